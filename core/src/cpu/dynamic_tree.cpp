@@ -1,0 +1,67 @@
+// dt8 fast path: per-scope absmax, then a binary search of the 128 magnitudes per element.
+// Scalar with OpenMP: the code table is not a power-of-two grid, so there is no bit trick.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "cpu/kernel_params.h"
+#include "swalp/codes.h"
+#include "swalp/error.h"
+#include "swalp/rng.h"
+
+namespace swalp::detail {
+
+void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
+                           const ScopeLayout& layout, const float* in, float* out) {
+  const size_t n = layout.n;
+  std::vector<uint32_t> absmax(layout.num_scopes(), 0);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    uint32_t& m = absmax[layout.scope_of(i)];
+    m = std::max(m, bits & 0x7fffffffu);
+  }
+  for (uint32_t m : absmax)
+    if (m == 0x7f800000u)
+      throw InvalidInput("format " + format.spelling + " cannot encode Inf: a scope holds an infinite value");
+  const auto& table = dt8_magnitudes();
+#pragma omp parallel for schedule(static) if (n > 8 * kChunk)
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t m_bits = absmax[layout.scope_of(i)];
+    if (m_bits > 0x7f800000u) {
+      out[i] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    if (m_bits == 0) {
+      out[i] = in[i];
+      continue;
+    }
+    float m;
+    std::memcpy(&m, &m_bits, sizeof m);
+    const float x = in[i];
+    const bool negative = std::signbit(x);
+    const float normalized = std::fabs(x) / m;
+    // First magnitude above `normalized`; its predecessor is the lower neighbour.
+    const size_t hi = std::upper_bound(table.begin(), table.end(), normalized) - table.begin();
+    size_t pick = hi - 1;
+    if (hi < table.size() && table[pick] != normalized) {
+      const double below = double(normalized) - table[hi - 1], above = double(table[hi]) - normalized;
+      bool up = false;
+      switch (rounding) {
+        case Rounding::kNearest: up = below > above || (below == above && (hi - 1) % 2 == 1); break;
+        case Rounding::kZero: up = false; break;
+        case Rounding::kUp: up = !negative; break;
+        case Rounding::kDown: up = negative; break;
+        case Rounding::kStochastic:
+          up = double(philox_bits(seed, stream, i) >> 8) < below / (below + above) * 16777216.0;
+          break;
+      }
+      pick = up ? hi : hi - 1;
+    }
+    out[i] = std::copysign(table[pick] * m, x);
+  }
+}
+
+}  // namespace swalp::detail

@@ -1,0 +1,107 @@
+#include "kernel_params.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace swalp::detail {
+
+namespace {
+int32_t float_bits(float v) {
+  int32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+}
+float pow2(int e) { return std::ldexp(1.0f, e); }  // exact for -149 <= e <= 127
+
+// Largest float32 not above v (v > 0).
+float float_at_or_below(double v) {
+  float f = static_cast<float>(v);
+  if (double(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+// Splits 2^e (e <= 149 + 127) into two float factors, each a power of two in float range.
+void split_pow2(int e, float& first, float& second) {
+  if (e > 127) {
+    first = pow2(64);
+    second = pow2(e - 64);
+  } else {
+    first = pow2(e);
+    second = 1.0f;
+  }
+}
+}  // namespace
+
+int floor_log2_bits(uint32_t bits) {
+  if (bits >= 0x00800000u) return int(bits >> 23) - 127;
+  int top = 31;
+  while (!(bits >> top)) --top;
+  return top - 149;
+}
+
+FloatConsts make_float_consts(const FloatFormat& f) {
+  FloatConsts c{};
+  c.t_exponent_bits = (127 + f.man_bits) << 23;
+  c.min_normal_bits = (127 + f.emin()) << 23;
+  split_pow2(f.man_bits - f.emin(), c.sub_down1, c.sub_down2);
+  c.sub_up = pow2(f.emin() - f.man_bits);
+  c.max_bits = float_bits(static_cast<float>(f.max_finite()));
+  c.saturate = f.saturate;
+  c.has_inf = f.has_inf();
+  return c;
+}
+
+GridConsts make_grid_consts(int grid_exponent, double kmax_positive, double kmax_negative) {
+  // Grids finer than float32's finest step change nothing; clamping keeps every factor a float.
+  grid_exponent = std::max(grid_exponent, -149);
+  GridConsts g;
+  split_pow2(-grid_exponent, g.down1, g.down2);
+  g.up = pow2(grid_exponent);
+  g.kmax_positive = float_at_or_below(kmax_positive);
+  g.kmax_negative = float_at_or_below(kmax_negative);
+  return g;
+}
+
+ScopeParams make_scope_params(const Format& format, ScopedKind kind, uint32_t absmax_bits) {
+  ScopeParams p;
+  if (absmax_bits > 0x7f800000u) {
+    p.action = ScopeAction::kNan;
+    return p;
+  }
+  if (absmax_bits == 0x7f800000u) {
+    p.action = (kind == ScopedKind::kMxFloat || kind == ScopedKind::kMxInt8) ? ScopeAction::kNan
+                                                                             : ScopeAction::kInfError;
+    return p;
+  }
+  if (absmax_bits == 0) {
+    p.action = ScopeAction::kCopy;
+    return p;
+  }
+  const int exponent = floor_log2_bits(absmax_bits);
+  switch (kind) {
+    case ScopedKind::kBlockFloat: {
+      const double kmax = std::ldexp(1.0, format.bits - 1) - 1;
+      p.grid = make_grid_consts(exponent + 2 - format.bits, kmax, kmax);
+      break;
+    }
+    case ScopedKind::kMxInt8:
+    case ScopedKind::kMxFloat: {
+      const int scale_exponent = std::clamp(exponent - format.mx_emax, -127, 127);
+      // MXINT8 elements are multiples of 2^-6; float elements are rounded by FloatConsts.
+      const int grid_exponent = kind == ScopedKind::kMxInt8 ? scale_exponent - 6 : scale_exponent;
+      p.grid = make_grid_consts(grid_exponent, 127, 127);
+      break;
+    }
+    case ScopedKind::kInt: {
+      float absmax;
+      std::memcpy(&absmax, &absmax_bits, sizeof absmax);
+      p.scale = absmax / float((1 << (format.bits - 1)) - 1);
+      p.grid.kmax_positive = p.grid.kmax_negative = float((1 << (format.bits - 1)) - 1);
+      break;
+    }
+  }
+  return p;
+}
+
+}  // namespace swalp::detail

@@ -1,0 +1,76 @@
+// Per-call and per-scope constants of the fast kernels (internal to core). Computed once per
+// array or per scope on the scalar side, then broadcast into vectors: no per-element dispatch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../scope_layout.h"
+#include "swalp/format.h"
+#include "swalp/rounding.h"
+
+namespace swalp::detail {
+
+// Float formats, rounded on the magnitude t scaled so the grid step is 1:
+// normal range: t = 1.mantissa * 2^M (exponent field replaced), subnormal range: |x| * 2^(M-emin).
+struct FloatConsts {
+  int32_t t_exponent_bits;   // (127 + M) << 23
+  int32_t min_normal_bits;   // float32 bits of 2^emin
+  float sub_down1, sub_down2;  // product 2^(M - emin), split so each factor is a float
+  float sub_up;                // 2^(emin - M)
+  int32_t max_bits;            // float32 bits of the largest finite value
+  bool saturate;
+  bool has_inf;
+};
+FloatConsts make_float_consts(const FloatFormat& format);
+
+// Power-of-two grids (fixed, bfp, MXINT8, and the MX scale): t = |x| * down1 * down2 in steps,
+// k = round(t) clamped to kmax_positive / kmax_negative, y = k * up.
+struct GridConsts {
+  float down1 = 1, down2 = 1, up = 1;
+  float kmax_positive = 0, kmax_negative = 0;
+};
+GridConsts make_grid_consts(int grid_exponent, double kmax_positive, double kmax_negative);
+
+// What one scope does, from its absmax (as float32 bits of the magnitude).
+enum class ScopeAction : int32_t { kQuantize, kCopy, kNan, kInfError };
+
+struct ScopeParams {
+  ScopeAction action = ScopeAction::kQuantize;
+  GridConsts grid;   // bfp, mx (scale), mx int8 elements
+  float scale = 0;   // int:B (absmax / qmax), dt8 (absmax)
+};
+
+enum class ScopedKind { kBlockFloat, kMxFloat, kMxInt8, kInt };
+
+struct ScopedJob {
+  const float* in;
+  float* out;
+  ScopeLayout layout;
+  ScopedKind kind;
+  Format format;
+  FloatConsts element;  // kMxFloat
+  Rounding rounding;
+  uint64_t seed, stream;
+};
+
+struct ElementwiseJob {
+  const float* in;
+  float* out;
+  size_t n;
+  bool is_float;  // else a fixed-point grid
+  FloatConsts float_consts;
+  GridConsts grid;
+  Rounding rounding;
+  uint64_t seed, stream;
+};
+
+ScopeParams make_scope_params(const Format& format, ScopedKind kind, uint32_t absmax_bits);
+
+// floor(log2(v)) of a positive finite float32 given by its bits.
+int floor_log2_bits(uint32_t bits);
+
+// Elements per unit of parallel work and of random-number generation.
+constexpr size_t kChunk = 4096;
+
+}  // namespace swalp::detail

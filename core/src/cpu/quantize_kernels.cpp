@@ -1,0 +1,448 @@
+// Fast quantize kernels: one Highway source compiled for every SIMD target, dispatched once per
+// array (HWY_DYNAMIC_DISPATCH in quantize.cpp). Each exported function runs a whole job,
+// OpenMP loop included. Oracle: core/src/ref/reference.cpp.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/quantize_kernels.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/kernel_params.h"
+#include "swalp/rng.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace swalp::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using VF = hn::Vec<DF>;
+using VI = hn::Vec<DI>;
+constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
+
+// Top 24 bits of philox_bits(seed, stream, first + j) for j < count. Plain code, compiled per
+// target so the compiler can vectorize the Philox rounds across blocks.
+void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out) {
+  const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  const uint32_t stream_lo = static_cast<uint32_t>(stream), stream_hi = static_cast<uint32_t>(stream >> 32);
+  size_t index = first;
+  const size_t end = first + count;
+  while (index < end) {
+    const uint64_t block = index >> 2;
+    const auto words = philox4x32_10(
+        {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), stream_lo, stream_hi}, key);
+    for (size_t w = index & 3; w < 4 && index < end; ++w, ++index)
+      out[index - first] = static_cast<int32_t>(words[w] >> 8);
+  }
+}
+
+// Rounds magnitudes t >= 0 (in grid steps) to integers by mode R. `random24` holds the top 24
+// random bits of each element; `negative` is true where the input was negative.
+template <Rounding R>
+HWY_INLINE VF RoundMagnitudeSigned(DF df, VF t, VI random24, hn::Mask<DF> negative) {
+  if constexpr (R == Rounding::kNearest) {
+    return hn::Round(t);  // ties to even
+  } else if constexpr (R == Rounding::kZero) {
+    return hn::Floor(t);
+  } else if constexpr (R == Rounding::kUp) {
+    return hn::IfThenElse(negative, hn::Floor(t), hn::Ceil(t));
+  } else if constexpr (R == Rounding::kDown) {
+    return hn::IfThenElse(negative, hn::Ceil(t), hn::Floor(t));
+  } else {
+    const DI di;
+    const VF floor = hn::Floor(t);
+    const VF scaled_frac = hn::Mul(hn::Sub(t, floor), hn::Set(df, 16777216.0f));
+    const VI threshold = hn::ConvertTo(di, hn::Ceil(scaled_frac));
+    const auto up = hn::RebindMask(df, hn::Lt(random24, threshold));
+    return hn::Add(floor, hn::IfThenElseZero(up, hn::Set(df, 1.0f)));
+  }
+}
+
+// Some emulated targets' Ceil returns -0 for 0; magnitudes carry no sign.
+template <Rounding R>
+HWY_INLINE VF RoundMagnitude(DF df, VF t, VI random24, hn::Mask<DF> negative) {
+  return hn::Abs(RoundMagnitudeSigned<R>(df, t, random24, negative));
+}
+
+// Magnitude an overflowing result takes: Inf when the format has Inf, does not saturate, and
+// the mode carries the magnitude away from zero; the largest finite value otherwise.
+template <Rounding R>
+HWY_INLINE VF OverflowMagnitude(DF df, const FloatConsts& c, hn::Mask<DF> negative) {
+  const DI di;
+  const VF max = hn::BitCast(df, hn::Set(di, c.max_bits));
+  if (c.saturate) return max;
+  const VF inf = hn::BitCast(df, hn::Set(di, 0x7f800000));
+  if constexpr (R == Rounding::kZero) return max;
+  if constexpr (R == Rounding::kUp) return hn::IfThenElse(negative, max, inf);
+  if constexpr (R == Rounding::kDown) return hn::IfThenElse(negative, inf, max);
+  return inf;
+}
+
+template <Rounding R>
+HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatConsts& c) {
+  const DI di;
+  const VI bits = hn::BitCast(di, v);
+  const VI abs_bits = hn::And(bits, hn::Set(di, 0x7fffffff));
+  const VI sign = hn::AndNot(hn::Set(di, 0x7fffffff), bits);
+  const auto negative = hn::RebindMask(df, hn::Lt(bits, hn::Zero(di)));
+  const auto subnormal = hn::RebindMask(df, hn::Lt(abs_bits, hn::Set(di, c.min_normal_bits)));
+  const VI t_exponent = hn::Set(di, c.t_exponent_bits);
+  // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
+  const VF t_normal = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
+  const VF t_subnormal = hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), hn::Set(df, c.sub_down1)),
+                                 hn::Set(df, c.sub_down2));
+  const VF t = hn::IfThenElse(subnormal, t_subnormal, t_normal);
+  const VF k = RoundMagnitude<R>(df, t, random24, negative);
+  // Back: the integer add moves the exponent and carries a round-up into the next binade.
+  const VI y_normal = hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
+                              hn::And(abs_bits, hn::Set(di, 0x7f800000)));
+  const VF y_subnormal = hn::Mul(k, hn::Set(df, c.sub_up));
+  VF y = hn::IfThenElse(subnormal, y_subnormal, hn::BitCast(df, y_normal));
+  const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), hn::Set(di, c.max_bits)));
+  y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);
+  const VI inf_bits = hn::Set(di, 0x7f800000);
+  if (!c.saturate) y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(abs_bits, inf_bits)), hn::BitCast(df, inf_bits), y);
+  y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), sign));
+  return hn::IfThenElse(hn::RebindMask(df, hn::Gt(abs_bits, inf_bits)), v, y);  // NaN stays
+}
+
+// Power-of-two grid with clamp (fixed, bfp, MXINT8). Parameters are vectors so that the same
+// code serves constants (broadcast) and per-column parameters (loaded).
+struct GridVecs {
+  VF down1, down2, up, kmax_positive, kmax_negative;
+};
+
+HWY_INLINE GridVecs BroadcastGrid(DF df, const GridConsts& g) {
+  return {hn::Set(df, g.down1), hn::Set(df, g.down2), hn::Set(df, g.up),
+          hn::Set(df, g.kmax_positive), hn::Set(df, g.kmax_negative)};
+}
+
+// |x| scaled to grid steps. A nonzero magnitude that would underflow below 2^-126 is raised
+// to 2^-126: every mode rounds all values in (0, 1) steps alike at that size, and keeps
+// directed and stochastic rounding exact where float32 scaling would flush to zero.
+HWY_INLINE VF ScaleToSteps(DF df, VF magnitude, VF down1, VF down2) {
+  const VF t = hn::Mul(hn::Mul(magnitude, down1), down2);
+  const VF tiny = hn::Set(df, 1.17549435e-38f);
+  const auto raise = hn::And(hn::Gt(magnitude, hn::Zero(df)), hn::Lt(t, tiny));
+  return hn::IfThenElse(raise, tiny, t);
+}
+
+template <Rounding R>
+HWY_INLINE VF QuantizeGridVec(DF df, VF v, VI random24, const GridVecs& g) {
+  const DI di;
+  const auto negative = hn::RebindMask(df, hn::Lt(hn::BitCast(di, v), hn::Zero(di)));
+  const VF magnitude = hn::Abs(v);
+  const VF t = ScaleToSteps(df, magnitude, g.down1, g.down2);
+  VF k = RoundMagnitude<R>(df, t, random24, negative);
+  k = hn::Min(k, hn::IfThenElse(negative, g.kmax_negative, g.kmax_positive));
+  const VF y = hn::CopySignToAbs(hn::Mul(k, g.up), v);
+  return hn::IfThenElse(hn::IsNaN(v), v, y);
+}
+
+// MX with float elements: scale into the element's range, round as the element, scale back.
+template <Rounding R>
+HWY_INLINE VF QuantizeMxFloatVec(DF df, VF v, VI random24, const GridVecs& g, const FloatConsts& c) {
+  const VF scaled = hn::CopySignToAbs(ScaleToSteps(df, hn::Abs(v), g.down1, g.down2), v);
+  return hn::Mul(QuantizeFloatVec<R>(df, scaled, random24, c), g.up);
+}
+
+// Symmetric linear code: t = |x| / scale, k = round(t) clamped to qmax, y = k * scale.
+template <Rounding R>
+HWY_INLINE VF QuantizeIntVec(DF df, VF v, VI random24, VF scale, VF qmax) {
+  const DI di;
+  const auto negative = hn::RebindMask(df, hn::Lt(hn::BitCast(di, v), hn::Zero(di)));
+  const VF magnitude = hn::Abs(v);
+  // A scale that underflowed to 0 would make 0/0: zero stays zero.
+  const VF t = hn::IfThenZeroElse(hn::Eq(magnitude, hn::Zero(df)), hn::Div(magnitude, scale));
+  const VF k = hn::Min(RoundMagnitude<R>(df, t, random24, negative), qmax);
+  return hn::CopySignToAbs(hn::Mul(k, scale), v);
+}
+
+// Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail, so the
+// tail goes through the same vector code. `random24` may be null (no stochastic rounding).
+template <class Op>
+HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const int32_t* random24,
+                              const Op& op) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes) {
+    const VI r = random24 ? hn::LoadU(di, random24 + i) : hn::Zero(di);
+    hn::StoreU(op(hn::LoadU(df, in + i), r, i), df, out + i);
+  }
+  if (i < count) {
+    HWY_ALIGN float tail_in[kMaxLanes] = {};
+    HWY_ALIGN float tail_out[kMaxLanes];
+    HWY_ALIGN int32_t tail_random[kMaxLanes] = {};
+    std::copy(in + i, in + count, tail_in);
+    if (random24) std::copy(random24 + i, random24 + count, tail_random);
+    hn::Store(op(hn::Load(df, tail_in), hn::Load(di, tail_random), i), df, tail_out);
+    std::copy(tail_out, tail_out + (count - i), out + i);
+  }
+}
+
+// Largest |x| of count elements as float32 magnitude bits; NaN orders above Inf.
+HWY_INLINE uint32_t AbsMaxBits(const float* in, size_t count) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI magnitude_mask = hn::Set(di, 0x7fffffff);
+  VI acc = hn::Zero(di);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes)
+    acc = hn::Max(acc, hn::And(hn::BitCast(di, hn::LoadU(df, in + i)), magnitude_mask));
+  int32_t best = hn::GetLane(hn::MaxOfLanes(di, acc));
+  for (; i < count; ++i) {
+    int32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    best = std::max(best, bits & 0x7fffffff);
+  }
+  return uint32_t(best);
+}
+
+template <Rounding R>
+void ElementwiseImpl(const ElementwiseJob& job) {
+  const DF df;
+  const GridVecs grid = BroadcastGrid(df, job.grid);
+  const size_t chunks = (job.n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (chunks > 8)
+  for (size_t chunk = 0; chunk < chunks; ++chunk) {
+    HWY_ALIGN int32_t random24[kChunk];
+    const size_t begin = chunk * kChunk, count = std::min(kChunk, job.n - begin);
+    const int32_t* random = nullptr;
+    if constexpr (R == Rounding::kStochastic) {
+      FillRandom24(job.seed, job.stream, begin, count, random24);
+      random = random24;
+    }
+    if (job.is_float) {
+      ForEachVector(job.in + begin, job.out + begin, count, random,
+                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, job.float_consts); });
+    } else {
+      ForEachVector(job.in + begin, job.out + begin, count, random,
+                    [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+    }
+  }
+}
+
+// Quantizes one scope's contiguous elements with constant parameters.
+template <Rounding R>
+void QuantizeSegment(const ScopedJob& job, const ScopeParams& p, const float* in, float* out,
+                     size_t count, const int32_t* random24) {
+  const DF df;
+  switch (p.action) {
+    case ScopeAction::kCopy:
+      if (in != out) std::copy(in, in + count, out);
+      return;
+    case ScopeAction::kNan:
+    case ScopeAction::kInfError:
+      std::fill(out, out + count, std::numeric_limits<float>::quiet_NaN());
+      return;
+    case ScopeAction::kQuantize: break;
+  }
+  const GridVecs grid = BroadcastGrid(df, p.grid);
+  switch (job.kind) {
+    case ScopedKind::kBlockFloat:
+    case ScopedKind::kMxInt8:
+      ForEachVector(in, out, count, random24,
+                    [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+      return;
+    case ScopedKind::kMxFloat:
+      ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
+        return QuantizeMxFloatVec<R>(df, v, r, grid, job.element);
+      });
+      return;
+    case ScopedKind::kInt: {
+      const VF scale = hn::Set(df, p.scale), qmax = hn::Set(df, p.grid.kmax_positive);
+      ForEachVector(in, out, count, random24,
+                    [&](VF v, VI r, size_t) { return QuantizeIntVec<R>(df, v, r, scale, qmax); });
+      return;
+    }
+  }
+}
+
+// Scopes that are contiguous runs: tensor, row, blockN. Returns false if a scope held an Inf
+// that the format cannot take.
+template <Rounding R>
+bool ContiguousScopesImpl(const ScopedJob& job) {
+  const ScopeLayout& layout = job.layout;
+  const size_t n = layout.n;
+  if (n == 0) return true;
+  // Each row of length row_len splits into segments of segment_len (the last may be short).
+  size_t row_len = n, segment_len = n;
+  if (layout.scope.kind == ScopeKind::kRow) row_len = segment_len = layout.cols;
+  if (layout.scope.kind == ScopeKind::kBlock) {
+    row_len = layout.last_dim;
+    segment_len = std::min<size_t>(size_t(layout.scope.block), row_len);
+  }
+  const size_t per_row = (row_len + segment_len - 1) / segment_len;
+  const size_t segments = (n / row_len) * per_row;
+  auto segment_range = [&](size_t s, size_t& begin, size_t& end) {
+    const size_t row = s / per_row, piece = s % per_row;
+    begin = row * row_len + piece * segment_len;
+    end = std::min(begin + segment_len, (row + 1) * row_len);
+  };
+  std::atomic<bool> inf_seen{false};
+  constexpr bool kRandom = R == Rounding::kStochastic;
+
+  if (segment_len >= 4 * kChunk) {
+    // Long scopes: a parallel absmax pass, then a parallel quantize pass.
+    for (size_t s = 0; s < segments; ++s) {
+      size_t begin, end;
+      segment_range(s, begin, end);
+      const size_t chunks = (end - begin + kChunk - 1) / kChunk;
+      uint32_t absmax = 0;
+#pragma omp parallel for schedule(static) reduction(max : absmax)
+      for (size_t c = 0; c < chunks; ++c) {
+        const size_t b = begin + c * kChunk;
+        absmax = std::max(absmax, AbsMaxBits(job.in + b, std::min(kChunk, end - b)));
+      }
+      const ScopeParams params = make_scope_params(job.format, job.kind, absmax);
+      if (params.action == ScopeAction::kInfError) return false;
+#pragma omp parallel for schedule(static)
+      for (size_t c = 0; c < chunks; ++c) {
+        HWY_ALIGN int32_t random24[kChunk];
+        const size_t b = begin + c * kChunk, count = std::min(kChunk, end - b);
+        if (kRandom) FillRandom24(job.seed, job.stream, b, count, random24);
+        QuantizeSegment<R>(job, params, job.in + b, job.out + b, count, kRandom ? random24 : nullptr);
+      }
+    }
+    return true;
+  }
+  // Short scopes: each task takes a group of whole scopes and fuses absmax and quantize while
+  // the scope is in cache, so the data is read from memory once.
+  const size_t per_group = std::max<size_t>(1, kChunk / segment_len);
+  const size_t groups = (segments + per_group - 1) / per_group;
+#pragma omp parallel if (groups > 8)
+  {
+    std::vector<int32_t> random24(kRandom ? per_group * segment_len + 4 : 0);
+#pragma omp for schedule(static)
+    for (size_t g = 0; g < groups; ++g) {
+      const size_t first = g * per_group, last = std::min(segments, first + per_group);
+      size_t group_begin, group_end, begin, end;
+      segment_range(first, group_begin, end);
+      segment_range(last - 1, begin, group_end);
+      if (kRandom) FillRandom24(job.seed, job.stream, group_begin, group_end - group_begin, random24.data());
+      for (size_t s = first; s < last; ++s) {
+        segment_range(s, begin, end);
+        const ScopeParams params =
+            make_scope_params(job.format, job.kind, AbsMaxBits(job.in + begin, end - begin));
+        if (params.action == ScopeAction::kInfError) inf_seen = true;
+        QuantizeSegment<R>(job, params, job.in + begin, job.out + begin, end - begin,
+                           kRandom ? random24.data() + (begin - group_begin) : nullptr);
+      }
+    }
+  }
+  return !inf_seen;
+}
+
+// Column scope: per-column parameters, loaded as vectors alongside the data.
+template <Rounding R>
+bool ColumnScopesImpl(const ScopedJob& job) {
+  const size_t rows = job.layout.rows, cols = job.layout.cols;
+  if (job.layout.n == 0) return true;
+  std::vector<uint32_t> absmax(cols, 0);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c) {
+      uint32_t bits;
+      std::memcpy(&bits, job.in + r * cols + c, sizeof bits);
+      absmax[c] = std::max(absmax[c], bits & 0x7fffffffu);
+    }
+  // Parameter planes, one value per column: down1, down2, up, kmax+, kmax-, scale, action.
+  std::vector<float> down1(cols), down2(cols), up(cols), kpos(cols), kneg(cols), scale(cols);
+  std::vector<int32_t> action(cols);
+  for (size_t c = 0; c < cols; ++c) {
+    const ScopeParams p = make_scope_params(job.format, job.kind, absmax[c]);
+    if (p.action == ScopeAction::kInfError) return false;
+    down1[c] = p.grid.down1, down2[c] = p.grid.down2, up[c] = p.grid.up;
+    kpos[c] = p.grid.kmax_positive, kneg[c] = p.grid.kmax_negative;
+    scale[c] = p.action == ScopeAction::kQuantize ? p.scale : 1.0f;
+    action[c] = int32_t(p.action);
+  }
+  const size_t pieces_per_row = (cols + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (rows * cols > 8 * kChunk)
+  for (size_t task = 0; task < rows * pieces_per_row; ++task) {
+    const DF df;
+    const DI di;
+    HWY_ALIGN int32_t random24[kChunk];
+    const size_t r = task / pieces_per_row, c0 = (task % pieces_per_row) * kChunk;
+    const size_t count = std::min(kChunk, cols - c0), begin = r * cols + c0;
+    if constexpr (R == Rounding::kStochastic) FillRandom24(job.seed, job.stream, begin, count, random24);
+    const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
+    const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
+    const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());
+    // Column parameters are padded by ForEachVector's tail only for data; copy them likewise.
+    auto load = [&](const auto* plane, size_t offset, auto d) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(plane)>>;
+      HWY_ALIGN T padded[kMaxLanes] = {};
+      const size_t available = std::min(hn::Lanes(df), count - offset);
+      std::copy(plane + c0 + offset, plane + c0 + offset + available, padded);
+      return hn::Load(d, padded);
+    };
+    ForEachVector(job.in + begin, job.out + begin, count,
+                  R == Rounding::kStochastic ? random24 : nullptr, [&](VF v, VI rnd, size_t i) {
+                    VF y;
+                    if (job.kind == ScopedKind::kInt) {
+                      y = QuantizeIntVec<R>(df, v, rnd, load(scale.data(), i, df), load(kpos.data(), i, df));
+                    } else {
+                      const GridVecs g{load(down1.data(), i, df), load(down2.data(), i, df),
+                                       load(up.data(), i, df), load(kpos.data(), i, df),
+                                       load(kneg.data(), i, df)};
+                      y = QuantizeGridVec<R>(df, v, rnd, g);
+                    }
+                    const VI act = load(action.data(), i, di);
+                    y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(act, copy_action)), v, y);
+                    const auto not_quantized = hn::And(hn::Not(hn::RebindMask(df, hn::Eq(act, quantize_action))),
+                                                       hn::Not(hn::RebindMask(df, hn::Eq(act, copy_action))));
+                    return hn::IfThenElse(not_quantized, nan, y);
+                  });
+  }
+  return true;
+}
+
+template <template <Rounding> class Fn, class Job>
+auto ByRounding(Rounding rounding, const Job& job) {
+  switch (rounding) {
+    case Rounding::kStochastic: return Fn<Rounding::kStochastic>::Run(job);
+    case Rounding::kZero: return Fn<Rounding::kZero>::Run(job);
+    case Rounding::kUp: return Fn<Rounding::kUp>::Run(job);
+    case Rounding::kDown: return Fn<Rounding::kDown>::Run(job);
+    default: return Fn<Rounding::kNearest>::Run(job);
+  }
+}
+
+template <Rounding R>
+struct ElementwiseFn {
+  static int Run(const ElementwiseJob& job) { return ElementwiseImpl<R>(job), 0; }
+};
+template <Rounding R>
+struct ScopedFn {
+  static bool Run(const ScopedJob& job) {
+    return job.layout.scope.kind == ScopeKind::kCol ? ColumnScopesImpl<R>(job)
+                                                    : ContiguousScopesImpl<R>(job);
+  }
+};
+
+void QuantizeElementwise(const ElementwiseJob& job) { ByRounding<ElementwiseFn>(job.rounding, job); }
+bool QuantizeScoped(const ScopedJob& job) { return ByRounding<ScopedFn>(job.rounding, job); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace swalp::detail
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace swalp::detail {
+HWY_EXPORT(QuantizeElementwise);
+HWY_EXPORT(QuantizeScoped);
+
+void run_elementwise(const ElementwiseJob& job) { HWY_DYNAMIC_DISPATCH(QuantizeElementwise)(job); }
+bool run_scoped(const ScopedJob& job) { return HWY_DYNAMIC_DISPATCH(QuantizeScoped)(job); }
+}  // namespace swalp::detail
+#endif

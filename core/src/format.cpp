@@ -1,0 +1,321 @@
+#include "swalp/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
+#include "swalp/error.h"
+
+namespace swalp {
+
+// The one registry of named formats: name, exponent bits, mantissa bits, special values,
+// saturation, and what the name stands for. The parser, `swalp formats` and the tests all read it.
+#define SWALP_NAMED_FLOATS(X)                                                          \
+  X("bf16", 8, 7, kIeee, false, "float:8:7 (bfloat16)")                                \
+  X("fp16", 5, 10, kIeee, false, "float:5:10 (IEEE binary16)")                         \
+  X("tf32", 8, 10, kIeee, false, "float:8:10 (NVIDIA TensorFloat-32)")                 \
+  X("fp8e5m2", 5, 2, kIeee, false, "float:5:2 (OCP FP8 E5M2, IEEE specials)")          \
+  X("fp8e4m3", 4, 3, kNanOnly, true, "OCP FP8 E4M3FN: no Inf, NaN = S.1111.111, sat") \
+  X("fp6e3m2", 3, 2, kNone, true, "OCP MX FP6 E3M2: no Inf/NaN, saturating")          \
+  X("fp6e2m3", 2, 3, kNone, true, "OCP MX FP6 E2M3: no Inf/NaN, saturating")          \
+  X("fp4e2m1", 2, 1, kNone, true, "OCP MX FP4 E2M1: no Inf/NaN, saturating")
+
+namespace {
+
+struct NamedFloat {
+  const char* name;
+  FloatFormat format;
+  const char* definition;
+};
+
+const std::vector<NamedFloat>& named_floats() {
+  static const std::vector<NamedFloat> table = {
+#define SWALP_NAMED_FLOAT_ENTRY(name, e, m, specials, sat, def) \
+  {name, FloatFormat{e, m, SpecialValues::specials, sat}, def},
+      SWALP_NAMED_FLOATS(SWALP_NAMED_FLOAT_ENTRY)
+#undef SWALP_NAMED_FLOAT_ENTRY
+  };
+  return table;
+}
+
+// MX element types (OCP MX v1.0): name and emax of the element.
+struct MxElementEntry {
+  const char* name;
+  int emax;
+};
+constexpr MxElementEntry kMxElements[] = {{"fp8e4m3", 8}, {"fp8e5m2", 15}, {"fp6e3m2", 4},
+                                          {"fp6e2m3", 2}, {"fp4e2m1", 2},  {"int8", 0}};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream stream(s);
+  while (std::getline(stream, part, sep)) parts.push_back(part);
+  if (!s.empty() && s.back() == sep) parts.push_back("");
+  return parts;
+}
+
+[[noreturn]] void fail(std::string_view spelling, const std::string& why) {
+  throw InvalidInput("bad format '" + std::string(spelling) + "': " + why +
+                     "; accepted: " + accepted_format_spellings());
+}
+
+int parse_int(std::string_view spelling, const std::string& field, const std::string& text,
+              int lo, int hi) {
+  bool digits = !text.empty();
+  size_t start = (!text.empty() && text[0] == '-') ? 1 : 0;
+  if (start == text.size()) digits = false;
+  for (size_t i = start; i < text.size(); ++i) digits = digits && std::isdigit(text[i]);
+  if (!digits || text.size() > 6) fail(spelling, field + " '" + text + "' is not an integer");
+  const int value = std::stoi(text);
+  if (value < lo || value > hi)
+    fail(spelling, field + " = " + text + " is out of range " + std::to_string(lo) + ".." +
+                       std::to_string(hi));
+  return value;
+}
+
+Scope parse_scope(std::string_view spelling, const std::string& text, bool block_only) {
+  if (text.rfind("block", 0) == 0) {
+    Scope scope{ScopeKind::kBlock, parse_int(spelling, "block size", text.substr(5), 1, 1 << 20)};
+    return scope;
+  }
+  if (!block_only) {
+    if (text == "tensor") return {ScopeKind::kTensor, 0};
+    if (text == "row") return {ScopeKind::kRow, 0};
+    if (text == "col") return {ScopeKind::kCol, 0};
+    fail(spelling, "scope '" + text + "' is not one of tensor, row, col, blockN");
+  }
+  fail(spelling, "'" + text + "' is not blockN (MX scales are per block)");
+}
+
+std::string scope_spelling(const Scope& scope) {
+  switch (scope.kind) {
+    case ScopeKind::kTensor: return "tensor";
+    case ScopeKind::kRow: return "row";
+    case ScopeKind::kCol: return "col";
+    case ScopeKind::kBlock: return "block" + std::to_string(scope.block);
+  }
+  return "tensor";
+}
+
+void expect_fields(std::string_view spelling, const std::vector<std::string>& parts, size_t lo,
+                   size_t hi, const char* form) {
+  if (parts.size() < lo || parts.size() > hi)
+    fail(spelling, std::string("expected ") + form);
+}
+
+}  // namespace
+
+int FloatFormat::emax() const {
+  const int top_field = (1 << exp_bits) - 1;
+  const int max_field = specials == SpecialValues::kIeee ? top_field - 1 : top_field;
+  return max_field - bias();
+}
+
+double FloatFormat::max_finite() const {
+  if (emax() < emin()) return std::ldexp(1.0 - std::ldexp(1.0, -man_bits), emin());
+  // E4M3FN loses only the all-ones mantissa of its top binade to NaN.
+  const int lost_ulps = specials == SpecialValues::kNanOnly ? 2 : 1;
+  return std::ldexp(2.0 - lost_ulps * std::ldexp(1.0, -man_bits), emax());
+}
+
+double FloatFormat::min_normal() const { return std::ldexp(1.0, emin()); }
+double FloatFormat::min_subnormal() const { return std::ldexp(1.0, emin() - man_bits); }
+double FloatFormat::epsilon() const { return std::ldexp(1.0, -man_bits); }
+
+std::string accepted_format_spellings() {
+  std::string out = "fp32";
+  for (const auto& f : named_floats()) out += std::string(", ") + f.name;
+  out +=
+      ", float:E:M, float:E:M:sat (E 1..8, M 0..23), fixed:WL:FL (WL 2..32, FL -64..64), "
+      "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|fp6e2m3|"
+      "fp4e2m1|int8, N 1..1048576, default 32), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
+      "SCOPE tensor|row|col|blockN";
+  return out;
+}
+
+Format parse_format(std::string_view spelling) {
+  const std::string text = lower(spelling);
+  const auto parts = split(text, ':');
+  if (parts.empty() || parts[0].empty()) fail(spelling, "empty spelling");
+  const std::string& head = parts[0];
+  Format format;
+
+  if (head == "fp32" && parts.size() == 1) {
+    format.kind = FormatKind::kIdentity;
+    format.spelling = "fp32";
+    return format;
+  }
+  for (const auto& named : named_floats()) {
+    if (head == named.name && parts.size() == 1) {
+      format.kind = FormatKind::kFloat;
+      format.element = named.format;
+      format.bits = 1 + named.format.exp_bits + named.format.man_bits;
+      format.spelling = named.name;
+      return format;
+    }
+  }
+  if (head == "float") {
+    expect_fields(spelling, parts, 3, 4, "float:E:M or float:E:M:sat");
+    format.kind = FormatKind::kFloat;
+    format.element.exp_bits = parse_int(spelling, "E", parts[1], 1, 8);
+    format.element.man_bits = parse_int(spelling, "M", parts[2], 0, 23);
+    if (parts.size() == 4) {
+      if (parts[3] != "sat") fail(spelling, "the 4th field '" + parts[3] + "' must be 'sat'");
+      format.element.saturate = true;
+    }
+    format.bits = 1 + format.element.exp_bits + format.element.man_bits;
+    format.spelling = "float:" + std::to_string(format.element.exp_bits) + ":" +
+                      std::to_string(format.element.man_bits) +
+                      (format.element.saturate ? ":sat" : "");
+    return format;
+  }
+  if (head == "fixed") {
+    expect_fields(spelling, parts, 3, 3, "fixed:WL:FL");
+    format.kind = FormatKind::kFixed;
+    format.bits = parse_int(spelling, "WL", parts[1], 2, 32);
+    format.frac_bits = parse_int(spelling, "FL", parts[2], -64, 64);
+    format.spelling = "fixed:" + std::to_string(format.bits) + ":" + std::to_string(format.frac_bits);
+    return format;
+  }
+  if (head == "bfp" || head == "int") {
+    expect_fields(spelling, parts, 2, 3, head == "bfp" ? "bfp:WL[:SCOPE]" : "int:B[:SCOPE]");
+    format.kind = head == "bfp" ? FormatKind::kBlockFloat : FormatKind::kInt;
+    format.bits = head == "bfp" ? parse_int(spelling, "WL", parts[1], 2, 32)
+                                : parse_int(spelling, "B", parts[1], 2, 24);
+    if (parts.size() == 3) format.scope = parse_scope(spelling, parts[2], false);
+    format.spelling = head + ":" + std::to_string(format.bits) + ":" + scope_spelling(format.scope);
+    return format;
+  }
+  if (head == "dt8") {
+    expect_fields(spelling, parts, 1, 2, "dt8[:SCOPE]");
+    format.kind = FormatKind::kDynamicTree;
+    format.bits = 8;
+    if (parts.size() == 2) format.scope = parse_scope(spelling, parts[1], false);
+    format.spelling = "dt8:" + scope_spelling(format.scope);
+    return format;
+  }
+  if (head == "mx") {
+    expect_fields(spelling, parts, 2, 3, "mx:ELEM[:blockN]");
+    format.kind = FormatKind::kMx;
+    format.scope = {ScopeKind::kBlock, 32};
+    bool known = false;
+    for (const auto& entry : kMxElements) {
+      if (parts[1] == entry.name) {
+        known = true;
+        format.mx_emax = entry.emax;
+      }
+    }
+    if (!known)
+      fail(spelling, "MX element '" + parts[1] +
+                         "' is not one of fp8e4m3, fp8e5m2, fp6e3m2, fp6e2m3, fp4e2m1, int8");
+    if (parts[1] == "int8") {
+      format.mx_int8 = true;
+      format.bits = 8;
+    } else {
+      format.element = parse_format(parts[1]).element;
+      format.bits = 1 + format.element.exp_bits + format.element.man_bits;
+    }
+    if (parts.size() == 3) format.scope = parse_scope(spelling, parts[2], true);
+    format.spelling = "mx:" + parts[1] + ":" + scope_spelling(format.scope);
+    return format;
+  }
+  fail(spelling, "unknown format name '" + head + "'");
+}
+
+std::vector<std::string> named_format_spellings() {
+  std::vector<std::string> names = {"fp32"};
+  for (const auto& f : named_floats()) names.push_back(f.name);
+  return names;
+}
+
+FormatInfo format_info(const Format& format) {
+  FormatInfo info;
+  info.name = format.spelling;
+  info.bits = format.bits;
+  switch (format.kind) {
+    case FormatKind::kIdentity:
+      info.definition = "IEEE binary32, identity";
+      info.max_value = 3.4028234663852886e38;
+      info.min_normal = std::ldexp(1.0, -126);
+      info.min_subnormal = std::ldexp(1.0, -149);
+      info.epsilon = std::ldexp(1.0, -23);
+      break;
+    case FormatKind::kFloat: {
+      const FloatFormat& f = format.element;
+      info.definition = "E" + std::to_string(f.exp_bits) + "M" + std::to_string(f.man_bits) +
+                        (f.has_inf() ? ", Inf/NaN" : f.has_nan() ? ", NaN, no Inf" : ", no Inf/NaN") +
+                        (f.saturate ? ", saturating" : "");
+      for (const auto& named : named_floats())
+        if (format.spelling == named.name) info.definition = named.definition;
+      info.max_value = f.max_finite();
+      info.min_normal = f.min_normal();
+      info.min_subnormal = f.min_subnormal();
+      info.epsilon = f.epsilon();
+      break;
+    }
+    case FormatKind::kFixed: {
+      const double step = std::ldexp(1.0, -format.frac_bits);
+      info.definition = "signed fixed point, step 2^-FL, saturating";
+      info.max_value = std::ldexp(1.0, format.bits - 1) * step - step;
+      info.min_normal = step;
+      info.min_subnormal = step;
+      info.epsilon = step;
+      break;
+    }
+    case FormatKind::kBlockFloat:
+      info.definition = "block floating point, shared exponent per " + format.scope_name();
+      info.scaled = true;
+      info.max_value = std::ldexp(1.0, format.bits - 1) - 1;  // in steps of 2^(E+2-WL)
+      info.min_normal = info.min_subnormal = info.epsilon = 1;
+      break;
+    case FormatKind::kMx:
+      info.definition = "OCP MX, E8M0 scale per " + format.scope_name();
+      info.scaled = true;
+      if (format.mx_int8) {
+        info.max_value = 127.0 / 64;
+        info.min_normal = info.min_subnormal = info.epsilon = 1.0 / 64;
+      } else {
+        info.max_value = format.element.max_finite();
+        info.min_normal = format.element.min_normal();
+        info.min_subnormal = format.element.min_subnormal();
+        info.epsilon = format.element.epsilon();
+      }
+      break;
+    case FormatKind::kInt:
+      info.definition = "symmetric linear code, scale absmax/(2^(B-1)-1) per " + format.scope_name();
+      info.scaled = true;
+      info.max_value = std::ldexp(1.0, format.bits - 1) - 1;
+      info.min_normal = info.min_subnormal = info.epsilon = 1;
+      break;
+    case FormatKind::kDynamicTree:
+      info.definition = "Dettmers dynamic tree code, absmax-normalized per " + format.scope_name();
+      info.scaled = true;
+      info.max_value = 1;
+      info.min_normal = info.min_subnormal = 1e-6;
+      info.epsilon = 0.9 / 64;
+      break;
+  }
+  return info;
+}
+
+std::string Format::scope_name() const { return scope_spelling(scope); }
+
+std::vector<FormatInfo> format_table() {
+  std::vector<FormatInfo> table;
+  for (const auto& name : named_format_spellings()) table.push_back(format_info(parse_format(name)));
+  for (const char* example : {"float:4:3", "float:4:3:sat", "fixed:8:6", "bfp:8", "mx:fp8e4m3",
+                              "mx:fp4e2m1", "mx:int8", "int:8", "dt8"})
+    table.push_back(format_info(parse_format(example)));
+  return table;
+}
+
+}  // namespace swalp

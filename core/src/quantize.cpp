@@ -1,0 +1,74 @@
+// The entry point: validate, build the per-call constants, dispatch once to the fast kernels.
+#include "swalp/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "cpu/kernel_params.h"
+#include "scope_layout.h"
+#include "swalp/error.h"
+
+namespace swalp {
+
+namespace detail {
+void run_elementwise(const ElementwiseJob& job);
+bool run_scoped(const ScopedJob& job);
+void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
+                           const ScopeLayout& layout, const float* in, float* out);
+}  // namespace detail
+
+QuantSpec make_quant_spec(std::string_view format, std::string_view rounding, uint64_t seed,
+                          uint64_t stream) {
+  QuantSpec spec;
+  spec.format = parse_format(format);
+  spec.rounding = parse_rounding(rounding);
+  spec.seed = seed;
+  spec.stream = stream;
+  return spec;
+}
+
+void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
+              const std::vector<int64_t>& shape) {
+  using namespace detail;
+  const Format& format = spec.format;
+  const ScopeLayout layout = make_scope_layout(format, n, shape);
+  switch (format.kind) {
+    case FormatKind::kIdentity:
+      if (in != out) std::copy(in, in + n, out);
+      return;
+    case FormatKind::kFloat:
+    case FormatKind::kFixed: {
+      ElementwiseJob job{};
+      job.in = in, job.out = out, job.n = n;
+      job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
+      job.is_float = format.kind == FormatKind::kFloat;
+      if (job.is_float) {
+        job.float_consts = make_float_consts(format.element);
+      } else {
+        const double half_range_steps = std::ldexp(1.0, format.bits - 1);
+        job.grid = make_grid_consts(-format.frac_bits, half_range_steps - 1, half_range_steps);
+      }
+      run_elementwise(job);
+      return;
+    }
+    case FormatKind::kDynamicTree:
+      quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, layout, in, out);
+      return;
+    default: break;
+  }
+  ScopedJob job{};
+  job.in = in, job.out = out, job.layout = layout, job.format = format;
+  job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
+  switch (format.kind) {
+    case FormatKind::kBlockFloat: job.kind = ScopedKind::kBlockFloat; break;
+    case FormatKind::kInt: job.kind = ScopedKind::kInt; break;
+    default:
+      job.kind = format.mx_int8 ? ScopedKind::kMxInt8 : ScopedKind::kMxFloat;
+      if (!format.mx_int8) job.element = make_float_consts(format.element);
+  }
+  if (!run_scoped(job))
+    throw InvalidInput("format " + format.spelling +
+                       " cannot encode Inf: a scope holds an infinite value");
+}
+
+}  // namespace swalp

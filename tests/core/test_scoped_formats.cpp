@@ -1,0 +1,147 @@
+// Shared-scale formats (bfp, mx, int, dt8): every scope kind against the oracle, zero and NaN
+// scopes, Inf handling, and the bfp/fixed relation.
+#include <omp.h>
+
+#include <random>
+
+#include "swalp/error.h"
+#include "test_util.h"
+
+namespace swalp {
+namespace {
+
+// Rows of very different magnitudes, so per-scope scales differ; a few exact zeros.
+std::vector<float> mixed_scale_data(size_t rows, size_t cols, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal;
+  std::uniform_int_distribution<int> exponent(-140, 120);
+  std::vector<float> data(rows * cols);
+  for (size_t r = 0; r < rows; ++r) {
+    const float scale = std::ldexp(1.0f, exponent(gen));
+    for (size_t c = 0; c < cols; ++c) {
+      const float v = normal(gen) * scale * (c % 3 == 0 ? std::ldexp(1.0f, -(int(c) % 40)) : 1.0f);
+      data[r * cols + c] = (c % 17 == 5) ? 0.0f : v;
+    }
+  }
+  return data;
+}
+
+const char* const kScopedFormats[] = {
+    "bfp:8",         "bfp:4:row",    "bfp:6:col",        "bfp:8:block16",  "bfp:3:block5",
+    "bfp:32",        "bfp:26:row",   "bfp:2:block4",     "mx:fp8e4m3",     "mx:fp8e5m2:block7",
+    "mx:fp6e3m2",    "mx:fp6e2m3",   "mx:fp4e2m1:block16", "mx:int8",      "mx:int8:block5",
+    "int:8",         "int:4:row",    "int:3:col",        "int:8:block16",  "int:24:block3",
+    "dt8",           "dt8:row",      "dt8:col",          "dt8:block32"};
+
+TEST(ScopedFormats, FastMatchesReferenceForEveryScopeAndRounding) {
+  const size_t rows = 37, cols = 45;
+  auto data = mixed_scale_data(rows, cols, 2024);
+  // One all-zero row and one row holding a NaN.
+  for (size_t c = 0; c < cols; ++c) data[3 * cols + c] = (c % 2) ? -0.0f : 0.0f;
+  data[7 * cols + 11] = NAN;
+  test::for_each_simd_target([&] {
+    for (const char* spelling : kScopedFormats)
+      for (Rounding r : all_roundings())
+        test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 3, 9), data,
+                                       {int64_t(rows), int64_t(cols)});
+  });
+}
+
+TEST(ScopedFormats, ThreeDimensionalShapesAndLongScopes) {
+  // Row scope views [4, 3, 5] as 4 rows of 15; long scopes take the two-pass parallel path.
+  const auto small = mixed_scale_data(4, 15, 5);
+  const auto long_rows = mixed_scale_data(2, 40000, 6);
+  for (const char* spelling : {"bfp:8:row", "int:8:col", "mx:fp8e4m3:block8", "dt8:row", "bfp:8"})
+    for (Rounding r : {Rounding::kNearest, Rounding::kStochastic, Rounding::kUp}) {
+      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), small, {4, 3, 5});
+      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), long_rows, {2, 40000});
+    }
+}
+
+TEST(ScopedFormats, AllZeroScopesQuantizeToZeroAndNanScopesToNan) {
+  for (const char* spelling : {"bfp:8:block4", "mx:fp4e2m1:block4", "int:4:block4", "dt8:block4"}) {
+    const std::vector<float> in = {0.0f, -0.0f, 0.0f, 0.0f, 1.0f, NAN, 2.0f, 3.0f, 1.5f, 2.5f, -1.0f, 0.25f};
+    std::vector<float> out(in.size());
+    quantize(make_quant_spec(spelling), in.data(), out.data(), in.size());
+    EXPECT_EQ(test::bits_of(out[0]), test::bits_of(0.0f)) << spelling;
+    EXPECT_EQ(test::bits_of(out[1]), test::bits_of(-0.0f)) << spelling;
+    for (int i = 4; i < 8; ++i) EXPECT_TRUE(std::isnan(out[i])) << spelling << " element " << i;
+    for (int i = 8; i < 12; ++i) EXPECT_FALSE(std::isnan(out[i])) << spelling << " element " << i;
+  }
+}
+
+TEST(ScopedFormats, InfIsAnErrorForBfpIntDt8AndMakesMxBlocksNan) {
+  const std::vector<float> in = {1.0f, INFINITY, 2.0f, 3.0f, 1.0f, 2.0f, 0.5f, 0.25f};
+  std::vector<float> out(in.size());
+  for (const char* spelling : {"bfp:8", "bfp:8:block4", "int:8:col", "dt8", "dt8:block4"}) {
+    try {
+      quantize(make_quant_spec(spelling), in.data(), out.data(), in.size(), {2, 4});
+      ADD_FAILURE() << spelling << " accepted Inf";
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot encode Inf"), std::string::npos);
+    }
+  }
+  quantize(make_quant_spec("mx:fp8e4m3:block4"), in.data(), out.data(), in.size());
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(std::isnan(out[i]));
+  for (int i = 4; i < 8; ++i) EXPECT_EQ(out[i], in[i]);
+}
+
+TEST(ScopedFormats, BfpEqualsFixedWhenTheMaximumIsInHalfOpenUnitRange) {
+  std::mt19937 gen(77);
+  std::uniform_real_distribution<float> uniform(-0.999f, 0.999f);
+  for (int wl : {4, 8, 12}) {
+    std::vector<float> in(4096);
+    for (auto& v : in) v = uniform(gen);
+    in[0] = 0.75f;  // max |x| in [0.5, 1)
+    for (Rounding r : all_roundings()) {
+      std::vector<float> bfp(in.size()), fixed(in.size());
+      quantize(make_quant_spec("bfp:" + std::to_string(wl), rounding_name(r), 8), in.data(), bfp.data(), in.size());
+      quantize(make_quant_spec("fixed:" + std::to_string(wl) + ":" + std::to_string(wl - 1), rounding_name(r), 8),
+               in.data(), fixed.data(), in.size());
+      // They differ only at -1, which fixed point can reach and bfp (symmetric) cannot.
+      for (size_t i = 0; i < in.size(); ++i)
+        if (fixed[i] != -1.0f) ASSERT_EQ(bfp[i], fixed[i]) << "wl " << wl << " x " << in[i];
+    }
+  }
+}
+
+TEST(ScopedFormats, BfpGridFollowsTheSharedExponent) {
+  // max 6 -> E = 2; bfp:8 step 2^(2+2-8) = 1/16, clamp at 127/16.
+  const std::vector<float> in = {6.0f, 0.03f, -1.0f / 32, 7.99f};
+  std::vector<float> out(4);
+  quantize(make_quant_spec("bfp:8"), in.data(), out.data(), 4);
+  EXPECT_EQ(out[0], 6.0f);
+  EXPECT_EQ(out[1], 0.0625f * 0.0f + 0.0625f * 0.0f + 0.0f + 0.0625f * 0);  // 0.03 -> 0 (below half step)
+  EXPECT_EQ(out[2], 0.0f);  // -1/32 is a tie between 0 and -1/16: even is 0
+  EXPECT_EQ(out[3], 7.9375f);  // 127/16 saturation bound... 7.99 is 127.84 steps
+}
+
+TEST(ScopedFormats, MxScaleFollowsOcp) {
+  // amax 20 -> floor(log2) 4; fp4e2m1 emax 2 -> X = 4; elements 20/4 = 5 -> fp4 4 or 6 (tie: even 4)
+  const std::vector<float> in = {20.0f, 1.0f, -3.0f, 0.1f};
+  std::vector<float> out(4);
+  quantize(make_quant_spec("mx:fp4e2m1:block4"), in.data(), out.data(), 4);
+  EXPECT_EQ(out[0], 16.0f);
+  EXPECT_EQ(out[1], 0.0f);   // 0.25 -> between 0 and 0.5 (tie -> 0)
+  EXPECT_EQ(out[2], -4.0f);  // -0.75 -> -1 (nearest of 0.5, 1)
+  EXPECT_EQ(out[3], 0.0f);
+}
+
+TEST(ScopedFormats, ResultsDoNotDependOnThreadCount) {
+  const auto data = mixed_scale_data(64, 3000, 99);
+  for (const char* spelling : {"bfp:8", "bfp:8:block32", "int:8:col", "mx:fp8e4m3", "dt8:row", "fp8e4m3", "fixed:8:4"}) {
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<float> out(data.size());
+      quantize(make_quant_spec(spelling, "stochastic", 1234), data.data(), out.data(), data.size(), {64, 3000});
+      results.push_back(out);
+    }
+    EXPECT_EQ(test::first_mismatch(results[0], results[1]), -1) << spelling;
+    EXPECT_EQ(test::first_mismatch(results[0], results[2]), -1) << spelling;
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+}  // namespace
+}  // namespace swalp

@@ -1,0 +1,82 @@
+// Stochastic rounding: unbiased, rounds up with probability equal to the distance fraction,
+// deterministic for a seed, and different across seeds and streams.
+#include <random>
+
+#include "test_util.h"
+
+namespace swalp {
+namespace {
+
+struct Case {
+  const char* format;
+  float x, lo, hi;  // x lies between the format's neighbours lo < hi
+};
+
+const Case kCases[] = {
+    {"bf16", 1.0f + 0.3f / 128, 1.0f, 1.0f + 1.0f / 128},
+    {"fp16", 1000.7f, 1000.5f, 1001.0f},
+    {"fp8e4m3", -3.3f, -3.5f, -3.25f},
+    {"fp8e5m2", 1e-6f, 0.0f, 1.52587890625e-05f},  // below the smallest subnormal 2^-16
+    {"fp4e2m1", 4.5f, 4.0f, 6.0f},
+    {"fixed:8:4", 0.0312f, 0.0f, 0.0625f},
+    {"fixed:4:0", -2.9f, -3.0f, -2.0f},
+    {"bfp:8", 0.101f, 0.1015625f - 0.0078125f, 0.1015625f},
+};
+
+TEST(Stochastic, UnbiasedAndRoundsUpWithTheDistanceFraction) {
+  const size_t n = 400000;
+  for (const Case& c : kCases) {
+    // For bfp the scope maximum fixes the grid: keep one 0.9 in the tensor.
+    std::vector<float> in(n, c.x), out(n);
+    if (std::string(c.format) == "bfp:8") in[0] = 0.9f;
+    quantize(make_quant_spec(c.format, "stochastic", 42), in.data(), out.data(), n);
+    size_t ups = 0;
+    double sum = 0;
+    for (size_t i = 1; i < n; ++i) {
+      ASSERT_TRUE(out[i] == c.lo || out[i] == c.hi) << c.format << " gave " << out[i];
+      ups += out[i] == c.hi;
+      sum += out[i];
+    }
+    const double trials = n - 1;
+    const double p = (double(c.x) - c.lo) / (double(c.hi) - c.lo);
+    const double sigma_count = std::sqrt(trials * p * (1 - p));
+    EXPECT_NEAR(double(ups), trials * p, 5 * sigma_count + 1) << c.format;
+    const double sigma_mean = (double(c.hi) - c.lo) * std::sqrt(p * (1 - p) / trials);
+    EXPECT_NEAR(sum / trials, double(c.x), 5 * sigma_mean + 1e-12) << c.format;
+  }
+}
+
+TEST(Stochastic, ChiSquareOverManyFractions) {
+  // fixed:16:8: fractions k/16 of a step; the up-count of each fraction is binomial.
+  const size_t per = 20000;
+  double chi2 = 0;
+  for (int k = 1; k < 16; ++k) {
+    const float x = (3.0f + k / 16.0f) / 256.0f;
+    std::vector<float> in(per, x), out(per);
+    quantize(make_quant_spec("fixed:16:8", "stochastic", k), in.data(), out.data(), per);
+    double ups = 0;
+    for (float v : out) ups += v > x;
+    const double p = k / 16.0, expected = per * p;
+    chi2 += (ups - expected) * (ups - expected) / (per * p * (1 - p));
+  }
+  // 15 degrees of freedom: P(chi2 > 44) < 1e-4.
+  EXPECT_LT(chi2, 44.0);
+}
+
+TEST(Stochastic, DeterministicPerSeedAndStream) {
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> in(10000);
+  for (auto& v : in) v = normal(gen);
+  auto run = [&](uint64_t seed, uint64_t stream) {
+    std::vector<float> out(in.size());
+    quantize(make_quant_spec("fp8e4m3", "stochastic", seed, stream), in.data(), out.data(), in.size());
+    return out;
+  };
+  EXPECT_EQ(run(1, 0), run(1, 0));
+  EXPECT_NE(run(1, 0), run(2, 0));
+  EXPECT_NE(run(1, 0), run(1, 1));
+}
+
+}  // namespace
+}  // namespace swalp
