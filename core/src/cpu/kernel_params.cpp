@@ -45,7 +45,9 @@ FloatConsts make_float_consts(const FloatFormat& f) {
   c.t_exponent_bits = (127 + f.man_bits) << 23;
   c.min_normal_bits = (127 + f.emin()) << 23;
   split_pow2(f.man_bits - f.emin(), c.sub_down1, c.sub_down2);
-  c.sub_up = pow2(f.emin() - f.man_bits);
+  const int up_exponent = f.emin() - f.man_bits;
+  c.sub_up1 = up_exponent < -126 ? pow2(up_exponent + 64) : pow2(up_exponent);
+  c.sub_up2 = up_exponent < -126 ? pow2(-64) : 1.0f;
   c.max_bits = float_bits(static_cast<float>(f.max_finite()));
   c.saturate = f.saturate;
   c.has_inf = f.has_inf();

@@ -17,7 +17,8 @@ struct FloatConsts {
   int32_t t_exponent_bits;   // (127 + M) << 23
   int32_t min_normal_bits;   // float32 bits of 2^emin
   float sub_down1, sub_down2;  // product 2^(M - emin), split so each factor is a float
-  float sub_up;                // 2^(emin - M)
+  float sub_up1, sub_up2;      // product 2^(emin - M); each factor normal, since a subnormal
+                               // operand costs a microcode assist on every lane
   int32_t max_bits;            // float32 bits of the largest finite value
   bool saturate;
   bool has_inf;

@@ -25,23 +25,114 @@ using DF = hn::ScalableTag<float>;
 using DI = hn::RebindToSigned<DF>;
 using VF = hn::Vec<DF>;
 using VI = hn::Vec<DI>;
+using DU = hn::RebindToUnsigned<DF>;
 constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
 
-// Top 24 bits of philox_bits(seed, stream, first + j) for j < count. Plain code, compiled per
-// target so the compiler can vectorize the Philox rounds across blocks.
+#if HWY_TARGET == HWY_SCALAR
+// One lane: no 64-bit repartition; the scalar definition is the kernel.
 void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out) {
-  const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
-  const uint32_t stream_lo = static_cast<uint32_t>(stream), stream_hi = static_cast<uint32_t>(stream >> 32);
-  size_t index = first;
-  const size_t end = first + count;
-  while (index < end) {
-    const uint64_t block = index >> 2;
-    const auto words = philox4x32_10(
-        {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), stream_lo, stream_hi}, key);
-    for (size_t w = index & 3; w < 4 && index < end; ++w, ++index)
-      out[index - first] = static_cast<int32_t>(words[w] >> 8);
+  for (size_t j = 0; j < count; ++j) out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
+}
+#else
+// 32x32 -> 64-bit products of every lane with m: low and high 32-bit halves.
+HWY_INLINE void MulHiLo(hn::Vec<DU> a, hn::Vec<DU> m, hn::Vec<DU>& hi, hn::Vec<DU>& lo) {
+  const DU du;
+  // MulEven multiplies the even lanes; swapping lane pairs brings the odd lanes there. Blends of
+  // lane-swapped products are cheaper than a 32-bit low multiply and 64-bit shifts.
+  const auto even = hn::BitCast(du, hn::MulEven(a, m));
+  const auto odd = hn::BitCast(du, hn::MulEven(hn::Shuffle2301(a), m));
+  hi = hn::OddEven(odd, hn::Shuffle2301(even));
+  lo = hn::OddEven(hn::Shuffle2301(odd), even);
+}
+
+// Philox4x32-10 on one block per lane, kGroup independent vectors at a time so that the
+// multiply latency of one round overlaps the others (rng.h is the scalar definition).
+template <int kGroup>
+HWY_INLINE void PhiloxBlocks(hn::Vec<DU>* c0, hn::Vec<DU>* c1, hn::Vec<DU>* c2, hn::Vec<DU>* c3,
+                             PhiloxKey key) {
+  const DU du;
+  const auto m0 = hn::Set(du, 0xD2511F53u), m1 = hn::Set(du, 0xCD9E8D57u);
+  for (int round = 0; round < 10; ++round) {
+    // Round keys: the seed plus `round` Weyl increments.
+    const auto k0 = hn::Set(du, key.k0 + uint32_t(round) * 0x9E3779B9u);
+    const auto k1 = hn::Set(du, key.k1 + uint32_t(round) * 0xBB67AE85u);
+    for (int g = 0; g < kGroup; ++g) {
+      hn::Vec<DU> hi0, lo0, hi1, lo1;
+      MulHiLo(c0[g], m0, hi0, lo0);
+      MulHiLo(c2[g], m1, hi1, lo1);
+      c0[g] = hn::Xor(hn::Xor(hi1, c1[g]), k0);
+      c1[g] = lo1;
+      c2[g] = hn::Xor(hn::Xor(hi0, c3[g]), k1);
+      c3[g] = lo0;
+    }
   }
 }
+
+// kGroup vectors of consecutive blocks starting at `block` (no wrap of the low counter word).
+template <int kGroup>
+HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, uint32_t* dst) {
+  const DU du;
+  const size_t lanes = hn::Lanes(du);
+  hn::Vec<DU> c0[kGroup], c1[kGroup], c2[kGroup], c3[kGroup];
+  for (int g = 0; g < kGroup; ++g) {
+    c0[g] = hn::Add(hn::Set(du, static_cast<uint32_t>(block + g * lanes)), hn::Iota(du, 0));
+    c1[g] = hn::Set(du, static_cast<uint32_t>(block >> 32));
+    c2[g] = hn::Set(du, static_cast<uint32_t>(stream));
+    c3[g] = hn::Set(du, static_cast<uint32_t>(stream >> 32));
+  }
+  PhiloxBlocks<kGroup>(c0, c1, c2, c3, key);
+  for (int g = 0; g < kGroup; ++g)
+    hn::StoreInterleaved4(hn::ShiftRight<8>(c0[g]), hn::ShiftRight<8>(c1[g]), hn::ShiftRight<8>(c2[g]),
+                          hn::ShiftRight<8>(c3[g]), du, dst + 4 * g * lanes);
+}
+
+// Writes 4 words (top 24 bits each) per block for blocks [first_block, end_block), whole vectors.
+HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
+                           uint32_t* words) {
+  const DU du;
+  const size_t lanes = hn::Lanes(du);
+  for (uint64_t block = first_block; block < end_block; block += lanes) {
+    uint32_t* dst = words + 4 * (block - first_block);
+    if ((block & 0xffffffffu) + lanes > 0x100000000ull) {  // low counter word wraps: scalar
+      for (size_t j = 0; j < lanes; ++j) {
+        const uint64_t b = block + j;
+        const auto w = philox4x32_10({uint32_t(b), uint32_t(b >> 32), uint32_t(stream), uint32_t(stream >> 32)}, key);
+        for (int k = 0; k < 4; ++k) dst[4 * j + k] = w[k] >> 8;
+      }
+      continue;
+    }
+    constexpr int kGroup = 2;
+    if (block + kGroup * lanes <= end_block && (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
+      FillBlockGroup<kGroup>(block, stream, key, dst);
+      block += (kGroup - 1) * lanes;
+    } else {
+      FillBlockGroup<1>(block, stream, key, dst);
+    }
+  }
+}
+
+// Top 24 bits of philox_bits(seed, stream, first + j) for j < count, one Philox block per lane.
+void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out) {
+  const DU du;
+  const size_t lanes = hn::Lanes(du);
+  const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  const uint64_t first_block = first >> 2, end_block = (first + count + 3) >> 2;
+  // Whole vectors of blocks go straight to `out` when it starts on a block; the rest through
+  // a scratch buffer.
+  thread_local std::vector<uint32_t> scratch;
+  const bool direct = (first & 3) == 0;
+  const uint64_t direct_end = direct ? first_block + ((count / 4) / lanes) * lanes : first_block;
+  if (direct_end > first_block) {
+    FillBlocks(first_block, direct_end, stream, key, reinterpret_cast<uint32_t*>(out));
+    if (direct_end * 4 >= first + count) return;
+  }
+  scratch.resize(4 * (end_block - direct_end + lanes));
+  FillBlocks(direct_end, end_block, stream, key, scratch.data());
+  const size_t done = 4 * (direct_end - first_block);
+  std::memcpy(out + done, scratch.data() + (direct ? 0 : (first & 3)), (count - done) * sizeof(int32_t));
+}
+#endif
+
 
 // Rounds magnitudes t >= 0 (in grid steps) to integers by mode R. `random24` holds the top 24
 // random bits of each element; `negative` is true where the input was negative.
@@ -56,11 +147,10 @@ HWY_INLINE VF RoundMagnitudeSigned(DF df, VF t, VI random24, hn::Mask<DF> negati
   } else if constexpr (R == Rounding::kDown) {
     return hn::IfThenElse(negative, hn::Ceil(t), hn::Floor(t));
   } else {
-    const DI di;
+    // u < frac * 2^24 on integers u < 2^24, which float32 holds exactly.
     const VF floor = hn::Floor(t);
     const VF scaled_frac = hn::Mul(hn::Sub(t, floor), hn::Set(df, 16777216.0f));
-    const VI threshold = hn::ConvertTo(di, hn::Ceil(scaled_frac));
-    const auto up = hn::RebindMask(df, hn::Lt(random24, threshold));
+    const auto up = hn::Lt(hn::ConvertTo(df, random24), scaled_frac);
     return hn::Add(floor, hn::IfThenElseZero(up, hn::Set(df, 1.0f)));
   }
 }
@@ -103,7 +193,7 @@ HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatConsts& c) {
   // Back: the integer add moves the exponent and carries a round-up into the next binade.
   const VI y_normal = hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
                               hn::And(abs_bits, hn::Set(di, 0x7f800000)));
-  const VF y_subnormal = hn::Mul(k, hn::Set(df, c.sub_up));
+  const VF y_subnormal = hn::Mul(hn::Mul(k, hn::Set(df, c.sub_up1)), hn::Set(df, c.sub_up2));
   VF y = hn::IfThenElse(subnormal, y_subnormal, hn::BitCast(df, y_normal));
   const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), hn::Set(di, c.max_bits)));
   y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);

@@ -1,0 +1,73 @@
+#include "quantize_timing.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+namespace swalp::bench {
+
+namespace {
+template <class Fn>
+double best_seconds(int repetitions, const Fn& fn) {
+  double best = 1e30;
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    best = std::min(best, elapsed.count());
+  }
+  return best;
+}
+}  // namespace
+
+std::string QuantizeTiming::json() const {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "{\"format\": \"%s\", \"rounding\": \"%s\", \"device\": \"%s\", \"threads\": %d, "
+                "\"n\": %zu, \"gelem_s\": %.4f, \"copy_gelem_s\": %.4f, \"ratio\": %.4f}",
+                format.c_str(), rounding.c_str(), device.c_str(), threads, n, gelem_s,
+                copy_gelem_s, ratio());
+  return line;
+}
+
+QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int repetitions,
+                             size_t naive_n) {
+  if (threads <= 0) threads = omp_get_num_procs();
+  omp_set_num_threads(threads);
+  std::vector<float> in(n), out(n);
+  // First touch in parallel, as the timed loops will use the pages.
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    in[i] = float((i * 2654435761u) % 65536) / 32768.0f - 1.0f;
+    out[i] = 0;
+  }
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < n; i += 61) in[i] = normal(gen);
+
+  QuantizeTiming t;
+  t.format = spec.format.spelling;
+  t.rounding = std::string(rounding_name(spec.rounding));
+  t.threads = threads;
+  t.n = n;
+  const double copy_s = best_seconds(repetitions, [&] {
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < n; c += 65536)
+      std::copy(in.begin() + c, in.begin() + std::min(n, c + 65536), out.begin() + c);
+  });
+  const double quantize_s = best_seconds(repetitions, [&] { quantize(spec, in.data(), out.data(), n); });
+  t.copy_gelem_s = n / copy_s * 1e-9;
+  t.gelem_s = n / quantize_s * 1e-9;
+  if (naive_n > 0) {
+    naive_n = std::min(naive_n, n);
+    const double naive_s = best_seconds(1, [&] { quantize_reference(spec, in.data(), out.data(), naive_n); });
+    t.naive_gelem_s = naive_n / naive_s * 1e-9;
+  }
+  return t;
+}
+
+}  // namespace swalp::bench
