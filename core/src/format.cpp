@@ -222,6 +222,7 @@ Format parse_format(std::string_view spelling) {
       format.bits = 8;
     } else {
       format.element = parse_format(parts[1]).element;
+      format.element.saturate = true;  // MX elements saturate (OCP MX v1.0), E5M2 included
       format.bits = 1 + format.element.exp_bits + format.element.man_bits;
     }
     if (parts.size() == 3) format.scope = parse_scope(spelling, parts[2], true);

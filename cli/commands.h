@@ -1,0 +1,14 @@
+// Each subcommand registers itself on the app; its callback does the work and throws
+// InvalidInput (exit 2) or RuntimeFailure (exit 1) on failure.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace swalp::cli {
+
+void register_formats(CLI::App& app);
+void register_quantize(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_error_stats(CLI::App& app);
+
+}  // namespace swalp::cli

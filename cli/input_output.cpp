@@ -1,0 +1,111 @@
+#include "input_output.h"
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "io/atomic_file.h"
+#include "swalp/error.h"
+
+namespace swalp::cli {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw float32 I/O assumes a little-endian host");
+
+std::string read_all(const std::string& path) {
+  std::FILE* file = (path.empty() || path == "-") ? stdin : std::fopen(path.c_str(), "rb");
+  if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
+  std::string bytes;
+  std::vector<char> buffer(1 << 22);
+  size_t got;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) bytes.append(buffer.data(), got);
+  const bool failed = std::ferror(file);
+  if (file != stdin) std::fclose(file);
+  if (failed) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  return bytes;
+}
+
+std::vector<float> decode_raw_floats(const std::string& bytes) {
+  if (bytes.size() % 4 != 0)
+    throw InvalidInput("input has " + std::to_string(bytes.size()) +
+                       " bytes, not a multiple of 4: expected raw little-endian float32 "
+                       "(or pass --text for one number per line)");
+  std::vector<float> values(bytes.size() / 4);
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+std::vector<float> decode_text_floats(const std::string& text) {
+  std::vector<float> values;
+  size_t line_number = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    ++line_number;
+    size_t a = pos, b = end;
+    while (a < b && std::isspace(static_cast<unsigned char>(text[a]))) ++a;
+    while (b > a && std::isspace(static_cast<unsigned char>(text[b - 1]))) --b;
+    pos = end + 1;
+    if (a == b) continue;
+    const char* first = text.data() + a;
+    if (*first == '+') ++first;  // from_chars rejects a leading plus
+    float value;
+    const auto [ptr, ec] = std::from_chars(first, text.data() + b, value);
+    if (ec == std::errc::result_out_of_range) {
+      // Beyond float32's range: keep IEEE semantics (overflow to Inf, underflow to zero).
+      value = std::strtof(std::string(first, text.data() + b).c_str(), nullptr);
+    } else if (ec != std::errc() || ptr != text.data() + b) {
+      throw InvalidInput("line " + std::to_string(line_number) + ": '" + text.substr(a, b - a) +
+                         "' is not a number (expected one decimal number per line, or nan/inf)");
+    }
+    values.push_back(value);
+  }
+  return values;
+}
+
+std::string encode_raw_floats(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+std::string encode_text_floats(const std::vector<float>& values) {
+  std::string out;
+  out.reserve(values.size() * 12);
+  char buffer[64];
+  for (float v : values) {
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
+    out.append(buffer, result.ptr);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+void write_all(const std::string& path, const std::string& bytes) {
+  if (!path.empty() && path != "-") {
+    io::write_file_atomic(path, bytes);
+    return;
+  }
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+    throw RuntimeFailure(std::string("cannot write to stdout: ") + std::strerror(errno));
+}
+
+std::vector<int64_t> parse_shape(const std::string& text) {
+  std::vector<int64_t> shape;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find(',', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string field = text.substr(pos, end - pos);
+    int64_t dim = -1;
+    const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), dim);
+    if (field.empty() || ec != std::errc() || ptr != field.data() + field.size() || dim < 0)
+      throw InvalidInput("bad --shape '" + text + "': '" + field +
+                         "' is not a non-negative integer (expected D0,D1,... e.g. 64,128)");
+    shape.push_back(dim);
+    pos = end + 1;
+  }
+  return shape;
+}
+
+}  // namespace swalp::cli

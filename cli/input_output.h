@@ -1,0 +1,28 @@
+// Reading and writing the float32 streams of `swalp quantize`, and small argument parsers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swalp::cli {
+
+// Whole contents of `path`, or of stdin when path is empty or "-".
+std::string read_all(const std::string& path);
+
+// Raw little-endian float32; throws InvalidInput when the byte count is not a multiple of 4.
+std::vector<float> decode_raw_floats(const std::string& bytes);
+// One decimal number per line (blank lines and surrounding spaces ignored; nan, inf accepted).
+std::vector<float> decode_text_floats(const std::string& text);
+
+std::string encode_raw_floats(const std::vector<float>& values);
+// Shortest decimal that reads back to the same float32, one per line.
+std::string encode_text_floats(const std::vector<float>& values);
+
+// To stdout when path is empty or "-", else atomically to the file.
+void write_all(const std::string& path, const std::string& bytes);
+
+// "D0,D1,..." into dimensions; throws InvalidInput naming the bad field.
+std::vector<int64_t> parse_shape(const std::string& text);
+
+}  // namespace swalp::cli

@@ -1,0 +1,42 @@
+// `swalp`: exit 0 on success, 2 on bad usage or bad input, 1 on a runtime failure; every error
+// is one line `swalp: error: ...` on stderr (DESIGN.md section 5).
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "commands.h"
+#include "swalp/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"swalp: low-precision number formats and training"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  swalp::cli::register_formats(app);
+  swalp::cli::register_quantize(app);
+  swalp::cli::register_bench(app);
+  swalp::cli::register_error_stats(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string subcommands;
+    for (const CLI::App* sub : app.get_subcommands({}))
+      subcommands += (subcommands.empty() ? "" : ", ") + sub->get_name();
+    std::fprintf(stderr, "swalp: error: %s (subcommands: %s; see swalp --help)\n", e.what(),
+                 subcommands.c_str());
+    return 2;
+  } catch (const swalp::InvalidInput& e) {
+    std::fprintf(stderr, "swalp: error: %s\n", e.what());
+    return 2;
+  } catch (const swalp::RuntimeFailure& e) {
+    std::fprintf(stderr, "swalp: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "swalp: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+# Sourced by ./demo.sh and ./test.sh: install what is missing (Debian packages), configure and
+# build. Idempotent; a second run only rebuilds what changed.
+set -euo pipefail
+
+SWALP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SWALP_BUILD_DIR="${SWALP_BUILD_DIR:-$SWALP_ROOT/build}"
+SWALP_PACKAGES=(cmake ninja-build g++ pkg-config libhwy-dev libgtest-dev libbenchmark-dev libcli11-dev
+                nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 python3-venv)
+
+swalp_install_packages() {
+  local missing=()
+  for p in "${SWALP_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "swalp: installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "swalp: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+swalp_build() {
+  cmake -S "$SWALP_ROOT" -B "$SWALP_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" > /dev/null
+  cmake --build "$SWALP_BUILD_DIR" -j "$(nproc)"
+}
+
+swalp_install_packages

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The `swalp` command line: round trips, outputs, and every error path of DESIGN.md section 5.
+# Usage: test_cli.sh PATH_TO_SWALP
+set -u
+swalp="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+check() {  # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+# expect_error NAME EXIT_CODE MESSAGE_FRAGMENT COMMAND...  (stdin from $work/stdin)
+expect_error() {
+  local name="$1" code="$2" fragment="$3"; shift 3
+  "$@" < "$work/stdin" > "$work/out" 2> "$work/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err" && grep -q '^swalp: error: ' "$work/err" \
+     && [ "$(wc -l < "$work/err")" -eq 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $name (exit $rc, stderr: $(cat "$work/err"))"
+  fi
+}
+
+# Text round trip with known answers (fp8e4m3: 0.3 -> 0.3125, saturation to 448, NaN kept).
+printf '1.0\n0.3\n-2.7\n1e10\nnan\n-inf\n' | "$swalp" quantize --format fp8e4m3 --text > "$work/q.txt"
+check "fp8e4m3 text values" diff <(printf '1\n0.3125\n-2.75\n448\nnan\n-448\n') "$work/q.txt"
+
+# Raw float32 round trip through files equals the stdin/stdout path, and is idempotent.
+python3 -c "import struct,sys; sys.stdout.buffer.write(struct.pack('<6f', 0.1, -0.2, 3.0, 1e-3, 65519.0, -7.7))" > "$work/in.raw"
+"$swalp" quantize --format bf16 --in "$work/in.raw" --out "$work/sub/out.raw"
+"$swalp" quantize --format bf16 < "$work/in.raw" > "$work/out2.raw"
+check "raw file == raw pipe" cmp -s "$work/sub/out.raw" "$work/out2.raw"
+check "raw count kept" [ "$(stat -c %s "$work/sub/out.raw")" -eq 24 ]
+"$swalp" quantize --format bf16 --in "$work/sub/out.raw" > "$work/out3.raw"
+check "quantizing twice changes nothing" cmp -s "$work/out2.raw" "$work/out3.raw"
+check "no temporary file left" [ "$(ls "$work/sub")" = "out.raw" ]
+
+# Stochastic rounding: reproducible for a seed, different for another seed.
+seq 1 2000 | sed 's/$/.3/' > "$work/many.txt"
+"$swalp" quantize --format fp8e5m2 --rounding stochastic --seed 5 --text --in "$work/many.txt" > "$work/s1"
+"$swalp" quantize --format fp8e5m2 --rounding stochastic --seed 5 --text --in "$work/many.txt" > "$work/s2"
+"$swalp" quantize --format fp8e5m2 --rounding stochastic --seed 6 --text --in "$work/many.txt" > "$work/s3"
+check "same seed, same output" cmp -s "$work/s1" "$work/s2"
+differs() { ! cmp -s "$1" "$2"; }
+check "other seed, other output" differs "$work/s1" "$work/s3"
+
+# Shapes and scopes: per-row bfp differs from per-tensor bfp on rows of different scale.
+printf '1\n0.001\n1000\n3\n' > "$work/rows.txt"
+row=$("$swalp" quantize --format bfp:4:row --shape 2,2 --text --in "$work/rows.txt" | tr '\n' ' ')
+tensor=$("$swalp" quantize --format bfp:4 --text --in "$work/rows.txt" | tr '\n' ' ')
+# Row 2 has E = 9: step 2^(9+2-4) = 128, clamp 7 steps = 896; the tensor scope also loses row 1.
+check "row scope result" [ "$row" = "1 0 896 0 " ]
+check "tensor scope result" [ "$tensor" = "0 0 896 0 " ]
+
+# swalp formats lists every named format; --json is one object per line.
+for name in fp32 bf16 fp16 tf32 fp8e5m2 fp8e4m3 fp6e3m2 fp6e2m3 fp4e2m1; do
+  check "formats lists $name" grep -q "^$name " <("$swalp" formats)
+done
+check "formats --json" [ "$("$swalp" formats --json | grep -c '"max"')" -ge 9 ]
+
+# bench quantize --json has the contract's keys.
+"$swalp" bench quantize --format fp16 --n 100000 --repetitions 1 --json > "$work/bench.json"
+for key in format rounding device threads n gelem_s copy_gelem_s ratio; do
+  check "bench json has $key" grep -q "\"$key\"" "$work/bench.json"
+done
+
+# Error paths: exit 2, one line naming the problem and the accepted values.
+printf '1\n2\n3\n' > "$work/stdin"
+expect_error "unknown format" 2 "accepted: fp32, bf16" "$swalp" quantize --format fp7 --text
+expect_error "out-of-range field" 2 "E = 9 is out of range 1..8" "$swalp" quantize --format float:9:2 --text
+expect_error "bad rounding" 2 "accepted: nearest, stochastic, zero, up, down" "$swalp" quantize --format fp16 --rounding even --text
+expect_error "shape mismatch" 2 "has 4 elements but the data has 3" "$swalp" quantize --format fp16 --shape 2,2 --text
+expect_error "bad shape" 2 "'x' is not a non-negative integer" "$swalp" quantize --format fp16 --shape 3,x --text
+expect_error "row scope needs 2-D" 2 "needs a shape with 2 or more dimensions" "$swalp" quantize --format bfp:8:row --text
+expect_error "missing --format" 2 "--format is required" "$swalp" quantize --text
+expect_error "missing input file" 2 "cannot open input file" "$swalp" quantize --format fp16 --in "$work/none"
+expect_error "unknown subcommand" 2 "subcommands: formats, quantize" "$swalp" frobnicate
+expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
+expect_error "bad device" 2 "accepted: cpu, cuda" "$swalp" bench quantize --format fp16 --n 10 --device tpu
+printf 'abc' > "$work/stdin"
+expect_error "raw byte count" 2 "not a multiple of 4" "$swalp" quantize --format fp16
+expect_error "text not a number" 2 "line 1: 'abc' is not a number" "$swalp" quantize --format fp16 --text
+: > "$work/stdin"
+expect_error "empty input" 2 "input is empty" "$swalp" quantize --format fp16
+printf '1\n1e39\ninf\n' > "$work/stdin"
+expect_error "Inf in a bfp scope" 2 "cannot encode Inf" "$swalp" quantize --format bfp:8 --text
+printf '1\n' > "$work/stdin"
+mkdir -p "$work/ro" && chmod 500 "$work/ro"
+if [ "$(id -u)" -ne 0 ]; then
+  expect_error "unwritable output" 1 "cannot write" "$swalp" quantize --format fp16 --text --out "$work/ro/x"
+fi
+expect_error "output path under a file" 1 "cannot" "$swalp" quantize --format fp16 --text --out "$work/in.raw/x"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
