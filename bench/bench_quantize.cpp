@@ -3,12 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "quantize_timing.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   size_t n = size_t(1) << 26;
   int threads = 0;
   bool json = false;
@@ -46,4 +47,7 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_quantize: error: %s\n", e.what());
+  return 2;
 }

@@ -46,7 +46,8 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
         job.float_consts = make_float_consts(format.element);
       } else {
         const double half_range_steps = std::ldexp(1.0, format.bits - 1);
-        job.grid = make_grid_consts(-format.frac_bits, half_range_steps - 1, half_range_steps);
+        job.grid = make_grid_consts(-format.frac_bits, float_at_or_below(half_range_steps - 1),
+                                    float(half_range_steps));
       }
       run_elementwise(job);
       return;
@@ -66,6 +67,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       job.kind = format.mx_int8 ? ScopedKind::kMxInt8 : ScopedKind::kMxFloat;
       if (!format.mx_int8) job.element = make_float_consts(format.element);
   }
+  job.kmax = scope_kmax(format, job.kind);
   if (!run_scoped(job))
     throw InvalidInput("format " + format.spelling +
                        " cannot encode Inf: a scope holds an infinite value");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace swalp::detail {
@@ -12,14 +13,14 @@ int32_t float_bits(float v) {
   std::memcpy(&bits, &v, sizeof bits);
   return bits;
 }
-float pow2(int e) { return std::ldexp(1.0f, e); }  // exact for -149 <= e <= 127
-
-// Largest float32 not above v (v > 0).
-float float_at_or_below(double v) {
-  float f = static_cast<float>(v);
-  if (double(f) > v) f = std::nextafter(f, 0.0f);
-  return f;
+// 2^e from its bits, -149 <= e <= 127 (per scope on the hot path: no libm call).
+float pow2(int e) {
+  const uint32_t bits = e >= -126 ? uint32_t(e + 127) << 23 : uint32_t(1) << (e + 149);
+  float v;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
 }
+
 
 // Splits 2^e (e <= 149 + 127) into two float factors, each a power of two in float range.
 void split_pow2(int e, float& first, float& second) {
@@ -32,6 +33,12 @@ void split_pow2(int e, float& first, float& second) {
   }
 }
 }  // namespace
+
+float float_at_or_below(double v) {
+  float f = static_cast<float>(v);
+  if (double(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
 
 int floor_log2_bits(uint32_t bits) {
   if (bits >= 0x00800000u) return int(bits >> 23) - 127;
@@ -54,18 +61,28 @@ FloatConsts make_float_consts(const FloatFormat& f) {
   return c;
 }
 
-GridConsts make_grid_consts(int grid_exponent, double kmax_positive, double kmax_negative) {
+GridConsts make_grid_consts(int grid_exponent, float kmax_positive, float kmax_negative) {
   // Grids finer than float32's finest step change nothing; clamping keeps every factor a float.
   grid_exponent = std::max(grid_exponent, -149);
   GridConsts g;
   split_pow2(-grid_exponent, g.down1, g.down2);
   g.up = pow2(grid_exponent);
-  g.kmax_positive = float_at_or_below(kmax_positive);
-  g.kmax_negative = float_at_or_below(kmax_negative);
+  g.kmax_positive = kmax_positive;
+  g.kmax_negative = kmax_negative;
   return g;
 }
 
-ScopeParams make_scope_params(const Format& format, ScopedKind kind, uint32_t absmax_bits) {
+float scope_kmax(const Format& format, ScopedKind kind) {
+  switch (kind) {
+    case ScopedKind::kBlockFloat: return float_at_or_below(std::ldexp(1.0, format.bits - 1) - 1);
+    case ScopedKind::kInt: return float((1 << (format.bits - 1)) - 1);
+    default: return 127.0f;  // MXINT8; unused for float elements
+  }
+}
+
+ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits) {
+  const Format& format = job.format;
+  const ScopedKind kind = job.kind;
   ScopeParams p;
   if (absmax_bits > 0x7f800000u) {
     p.action = ScopeAction::kNan;
@@ -82,24 +99,22 @@ ScopeParams make_scope_params(const Format& format, ScopedKind kind, uint32_t ab
   }
   const int exponent = floor_log2_bits(absmax_bits);
   switch (kind) {
-    case ScopedKind::kBlockFloat: {
-      const double kmax = std::ldexp(1.0, format.bits - 1) - 1;
-      p.grid = make_grid_consts(exponent + 2 - format.bits, kmax, kmax);
+    case ScopedKind::kBlockFloat:
+      p.grid = make_grid_consts(exponent + 2 - format.bits, job.kmax, job.kmax);
       break;
-    }
     case ScopedKind::kMxInt8:
     case ScopedKind::kMxFloat: {
       const int scale_exponent = std::clamp(exponent - format.mx_emax, -127, 127);
       // MXINT8 elements are multiples of 2^-6; float elements are rounded by FloatConsts.
       const int grid_exponent = kind == ScopedKind::kMxInt8 ? scale_exponent - 6 : scale_exponent;
-      p.grid = make_grid_consts(grid_exponent, 127, 127);
+      p.grid = make_grid_consts(grid_exponent, job.kmax, job.kmax);
       break;
     }
     case ScopedKind::kInt: {
       float absmax;
       std::memcpy(&absmax, &absmax_bits, sizeof absmax);
-      p.scale = absmax / float((1 << (format.bits - 1)) - 1);
-      p.grid.kmax_positive = p.grid.kmax_negative = float((1 << (format.bits - 1)) - 1);
+      p.scale = absmax / job.kmax;
+      p.grid.kmax_positive = p.grid.kmax_negative = job.kmax;
       break;
     }
   }

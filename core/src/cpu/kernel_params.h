@@ -31,7 +31,9 @@ struct GridConsts {
   float down1 = 1, down2 = 1, up = 1;
   float kmax_positive = 0, kmax_negative = 0;
 };
-GridConsts make_grid_consts(int grid_exponent, double kmax_positive, double kmax_negative);
+GridConsts make_grid_consts(int grid_exponent, float kmax_positive, float kmax_negative);
+// Largest float32 not above v (v > 0): clamps of wide words are not all float32 values.
+float float_at_or_below(double v);
 
 // What one scope does, from its absmax (as float32 bits of the magnitude).
 enum class ScopeAction : int32_t { kQuantize, kCopy, kNan, kInfError };
@@ -51,9 +53,13 @@ struct ScopedJob {
   ScopedKind kind;
   Format format;
   FloatConsts element;  // kMxFloat
+  float kmax;           // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
   uint64_t seed, stream;
 };
+
+// The per-format clamp of ScopedJob::kmax.
+float scope_kmax(const Format& format, ScopedKind kind);
 
 struct ElementwiseJob {
   const float* in;
@@ -66,7 +72,8 @@ struct ElementwiseJob {
   uint64_t seed, stream;
 };
 
-ScopeParams make_scope_params(const Format& format, ScopedKind kind, uint32_t absmax_bits);
+// Cheap (bit arithmetic only): called once per scope, blocks of 32 included.
+ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits);
 
 // floor(log2(v)) of a positive finite float32 given by its bits.
 int floor_log2_bits(uint32_t bits);

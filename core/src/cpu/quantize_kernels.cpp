@@ -394,7 +394,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
         const size_t b = begin + c * kChunk;
         absmax = std::max(absmax, AbsMaxBits(job.in + b, std::min(kChunk, end - b)));
       }
-      const ScopeParams params = make_scope_params(job.format, job.kind, absmax);
+      const ScopeParams params = make_scope_params(job, absmax);
       if (params.action == ScopeAction::kInfError) return false;
 #pragma omp parallel for schedule(static)
       for (size_t c = 0; c < chunks; ++c) {
@@ -423,7 +423,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
         const ScopeParams params =
-            make_scope_params(job.format, job.kind, AbsMaxBits(job.in + begin, end - begin));
+            make_scope_params(job, AbsMaxBits(job.in + begin, end - begin));
         if (params.action == ScopeAction::kInfError) inf_seen = true;
         QuantizeSegment<R>(job, params, job.in + begin, job.out + begin, end - begin,
                            kRandom ? random24.data() + (begin - group_begin) : nullptr);
@@ -449,7 +449,7 @@ bool ColumnScopesImpl(const ScopedJob& job) {
   std::vector<float> down1(cols), down2(cols), up(cols), kpos(cols), kneg(cols), scale(cols);
   std::vector<int32_t> action(cols);
   for (size_t c = 0; c < cols; ++c) {
-    const ScopeParams p = make_scope_params(job.format, job.kind, absmax[c]);
+    const ScopeParams p = make_scope_params(job, absmax[c]);
     if (p.action == ScopeAction::kInfError) return false;
     down1[c] = p.grid.down1, down2[c] = p.grid.down2, up[c] = p.grid.up;
     kpos[c] = p.grid.kmax_positive, kneg[c] = p.grid.kmax_negative;
