@@ -67,6 +67,16 @@ for key in format rounding device threads n gelem_s copy_gelem_s ratio; do
   check "bench json has $key" grep -q "\"$key\"" "$work/bench.json"
 done
 
+# error-stats on a small IDX file: one row per format, summary.json and CSV written.
+python3 -c "
+import struct, sys
+sys.stdout.buffer.write(bytes([0, 0, 8, 2]) + struct.pack('>II', 4, 8) + bytes(range(0, 256, 8)))" > "$work/tiny.idx"
+"$swalp" error-stats --data "$work/tiny.idx" --formats fp32,fp8e4m3,bfp:4:row --out "$work/es" > "$work/es.txt"
+check "error-stats rows" [ "$(grep -cE '^(fp32|fp8e4m3|bfp:4:row) ' "$work/es.txt")" -eq 3 ]
+check "error-stats fp32 is exact" grep -qE '^fp32 +32 +0\.0000e\+00' "$work/es.txt"
+check "error-stats summary" grep -q '"sqnr_db"' "$work/es/summary.json"
+check "error-stats csv" [ "$(wc -l < "$work/es/error_stats.csv")" -eq 4 ]
+
 # Error paths: exit 2, one line naming the problem and the accepted values.
 printf '1\n2\n3\n' > "$work/stdin"
 expect_error "unknown format" 2 "accepted: fp32, bf16" "$swalp" quantize --format fp7 --text
@@ -79,6 +89,8 @@ expect_error "missing --format" 2 "--format is required" "$swalp" quantize --tex
 expect_error "missing input file" 2 "cannot open input file" "$swalp" quantize --format fp16 --in "$work/none"
 expect_error "unknown subcommand" 2 "subcommands: formats, quantize" "$swalp" frobnicate
 expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
+expect_error "bad error-stats data" 2 "gaussian:N needs N a positive multiple of 256" "$swalp" error-stats --data gaussian:100
+expect_error "corrupt data file" 2 "not an IDX file" "$swalp" error-stats --data "$work/in.raw"
 expect_error "bad device" 2 "accepted: cpu, cuda" "$swalp" bench quantize --format fp16 --n 10 --device tpu
 printf 'abc' > "$work/stdin"
 expect_error "raw byte count" 2 "not a multiple of 4" "$swalp" quantize --format fp16

@@ -78,7 +78,7 @@ TEST_P(FloatFormats, FastMatchesReferenceOnAllCodesAndMidpoints) {
 
 TEST_P(FloatFormats, FastMatchesReferenceOnRandomFloats) {
   const Format format = parse_format(GetParam());
-  const auto inputs = random_inputs(1 << 20, 12345);
+  const auto inputs = random_inputs(3 << 20, 12345);  // a few million
   for (Rounding r : all_roundings()) expect_matches_reference({format, r, 7, 1}, inputs);
 }
 

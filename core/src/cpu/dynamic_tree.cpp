@@ -27,6 +27,20 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
     if (m == 0x7f800000u)
       throw InvalidInput("format " + format.spelling + " cannot encode Inf: a scope holds an infinite value");
   const auto& table = dt8_magnitudes();
+  // Lower neighbour lookup: normalized magnitudes are in [0, 1]; the top 16 bits of a float
+  // (exponent and 7 mantissa bits) pick a bucket holding at most a couple of table entries.
+  static const std::vector<uint8_t> bucket_floor = [&table] {
+    std::vector<uint8_t> floor_index((0x3f800000u >> 16) + 1);
+    for (uint32_t bucket = 0; bucket < floor_index.size(); ++bucket) {
+      const uint32_t first_bits = bucket << 16;
+      float first;
+      std::memcpy(&first, &first_bits, sizeof first);
+      uint8_t j = 0;
+      while (j + 1 < table.size() && table[j + 1] <= first) ++j;
+      floor_index[bucket] = j;
+    }
+    return floor_index;
+  }();
 #pragma omp parallel for schedule(static) if (n > 8 * kChunk)
   for (size_t i = 0; i < n; ++i) {
     const uint32_t m_bits = absmax[layout.scope_of(i)];
@@ -43,8 +57,11 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
     const float x = in[i];
     const bool negative = std::signbit(x);
     const float normalized = std::fabs(x) / m;
-    // First magnitude above `normalized`; its predecessor is the lower neighbour.
-    const size_t hi = std::upper_bound(table.begin(), table.end(), normalized) - table.begin();
+    uint32_t normalized_bits;
+    std::memcpy(&normalized_bits, &normalized, sizeof normalized_bits);
+    size_t lower = bucket_floor[normalized_bits >> 16];
+    while (lower + 1 < table.size() && table[lower + 1] <= normalized) ++lower;
+    const size_t hi = lower + 1;  // first magnitude above `normalized`
     size_t pick = hi - 1;
     if (hi < table.size() && table[pick] != normalized) {
       const double below = double(normalized) - table[hi - 1], above = double(table[hi]) - normalized;

@@ -4,6 +4,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/quantize_kernels.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -30,7 +31,8 @@ constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
 
 #if HWY_TARGET == HWY_SCALAR
 // One lane: no 64-bit repartition; the scalar definition is the kernel.
-void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out) {
+void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out,
+                  const float* = nullptr, const float* = nullptr) {
   for (size_t j = 0; j < count; ++j) out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
 }
 #else
@@ -87,12 +89,22 @@ HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, u
 }
 
 // Writes 4 words (top 24 bits each) per block for blocks [first_block, end_block), whole vectors.
+// Optionally prefetches the cache lines of the elements each step covers in `prefetch_in` and
+// `prefetch_out` (indexed like `words`), spreading the requests over the computation.
 HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
-                           uint32_t* words) {
+                           uint32_t* words, const float* prefetch_in = nullptr,
+                           const float* prefetch_out = nullptr) {
   const DU du;
   const size_t lanes = hn::Lanes(du);
   for (uint64_t block = first_block; block < end_block; block += lanes) {
     uint32_t* dst = words + 4 * (block - first_block);
+    if (prefetch_in) {
+      const size_t element = 4 * (block - first_block);
+      for (size_t e = 0; e < 4 * lanes; e += 16) {
+        hwy::Prefetch(prefetch_in + element + e);
+        hwy::Prefetch(prefetch_out + element + e);
+      }
+    }
     if ((block & 0xffffffffu) + lanes > 0x100000000ull) {  // low counter word wraps: scalar
       for (size_t j = 0; j < lanes; ++j) {
         const uint64_t b = block + j;
@@ -105,6 +117,13 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
     if (block + kGroup * lanes <= end_block && (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
       FillBlockGroup<kGroup>(block, stream, key, dst);
       block += (kGroup - 1) * lanes;
+      if (prefetch_in) {
+        const size_t element = 4 * (block - first_block);
+        for (size_t e = 0; e < 4 * lanes; e += 16) {
+          hwy::Prefetch(prefetch_in + element + e);
+          hwy::Prefetch(prefetch_out + element + e);
+        }
+      }
     } else {
       FillBlockGroup<1>(block, stream, key, dst);
     }
@@ -112,7 +131,8 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
 }
 
 // Top 24 bits of philox_bits(seed, stream, first + j) for j < count, one Philox block per lane.
-void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out) {
+void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out,
+                  const float* prefetch_in = nullptr, const float* prefetch_out = nullptr) {
   const DU du;
   const size_t lanes = hn::Lanes(du);
   const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
@@ -123,7 +143,8 @@ void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, in
   const bool direct = (first & 3) == 0;
   const uint64_t direct_end = direct ? first_block + ((count / 4) / lanes) * lanes : first_block;
   if (direct_end > first_block) {
-    FillBlocks(first_block, direct_end, stream, key, reinterpret_cast<uint32_t*>(out));
+    FillBlocks(first_block, direct_end, stream, key, reinterpret_cast<uint32_t*>(out), prefetch_in,
+               prefetch_out);
     if (direct_end * 4 >= first + count) return;
   }
   scratch.resize(4 * (end_block - direct_end + lanes));
@@ -161,12 +182,28 @@ HWY_INLINE VF RoundMagnitude(DF df, VF t, VI random24, hn::Mask<DF> negative) {
   return hn::Abs(RoundMagnitudeSigned<R>(df, t, random24, negative));
 }
 
+// Float-format constants as vectors, broadcast once per job rather than per scope.
+struct FloatVecs {
+  VI min_normal_bits, t_exponent, max_bits;
+  VF sub_down1, sub_down2, sub_up1, sub_up2;
+  bool saturate;
+  bool rare_subnormals;  // the format's smallest normal is float32's: subnormal inputs are rare
+};
+
+HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
+  const DI di;
+  return {hn::Set(di, c.min_normal_bits), hn::Set(di, c.t_exponent_bits), hn::Set(di, c.max_bits),
+          hn::Set(df, c.sub_down1),       hn::Set(df, c.sub_down2),        hn::Set(df, c.sub_up1),
+          hn::Set(df, c.sub_up2),         c.saturate,
+          c.min_normal_bits <= 0x00800000};
+}
+
 // Magnitude an overflowing result takes: Inf when the format has Inf, does not saturate, and
 // the mode carries the magnitude away from zero; the largest finite value otherwise.
 template <Rounding R>
-HWY_INLINE VF OverflowMagnitude(DF df, const FloatConsts& c, hn::Mask<DF> negative) {
+HWY_INLINE VF OverflowMagnitude(DF df, const FloatVecs& c, hn::Mask<DF> negative) {
   const DI di;
-  const VF max = hn::BitCast(df, hn::Set(di, c.max_bits));
+  const VF max = hn::BitCast(df, c.max_bits);
   if (c.saturate) return max;
   const VF inf = hn::BitCast(df, hn::Set(di, 0x7f800000));
   if constexpr (R == Rounding::kZero) return max;
@@ -176,31 +213,37 @@ HWY_INLINE VF OverflowMagnitude(DF df, const FloatConsts& c, hn::Mask<DF> negati
 }
 
 template <Rounding R>
-HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatConsts& c) {
+HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
   const DI di;
   const VI bits = hn::BitCast(di, v);
   const VI abs_bits = hn::And(bits, hn::Set(di, 0x7fffffff));
-  const VI sign = hn::AndNot(hn::Set(di, 0x7fffffff), bits);
   const auto negative = hn::RebindMask(df, hn::Lt(bits, hn::Zero(di)));
-  const auto subnormal = hn::RebindMask(df, hn::Lt(abs_bits, hn::Set(di, c.min_normal_bits)));
-  const VI t_exponent = hn::Set(di, c.t_exponent_bits);
+  const auto subnormal = hn::RebindMask(df, hn::Lt(abs_bits, c.min_normal_bits));
+  // Whether any lane is in the target's subnormal range. Formats with float32's exponent range
+  // (bf16, tf32) almost never are, so they skip that path; for the others it is data-dependent
+  // and a branch would mispredict, so they always compute it.
+  const bool any_subnormal = !c.rare_subnormals || !hn::AllFalse(df, subnormal);
+  const VI t_exponent = c.t_exponent;
   // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
-  const VF t_normal = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
-  const VF t_subnormal = hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), hn::Set(df, c.sub_down1)),
-                                 hn::Set(df, c.sub_down2));
-  const VF t = hn::IfThenElse(subnormal, t_subnormal, t_normal);
+  VF t = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
+  if (any_subnormal)
+    t = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
   const VF k = RoundMagnitude<R>(df, t, random24, negative);
   // Back: the integer add moves the exponent and carries a round-up into the next binade.
-  const VI y_normal = hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
-                              hn::And(abs_bits, hn::Set(di, 0x7f800000)));
-  const VF y_subnormal = hn::Mul(hn::Mul(k, hn::Set(df, c.sub_up1)), hn::Set(df, c.sub_up2));
-  VF y = hn::IfThenElse(subnormal, y_subnormal, hn::BitCast(df, y_normal));
-  const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), hn::Set(di, c.max_bits)));
+  VF y = hn::BitCast(df, hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
+                                 hn::And(abs_bits, hn::Set(di, 0x7f800000))));
+  if (any_subnormal) y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
+  const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), c.max_bits));
   y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);
+  y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), hn::AndNot(hn::Set(di, 0x7fffffff), bits)));
+  // Inf and NaN inputs: rare, so one test and a branch.
   const VI inf_bits = hn::Set(di, 0x7f800000);
-  if (!c.saturate) y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(abs_bits, inf_bits)), hn::BitCast(df, inf_bits), y);
-  y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), sign));
-  return hn::IfThenElse(hn::RebindMask(df, hn::Gt(abs_bits, inf_bits)), v, y);  // NaN stays
+  const auto special = hn::RebindMask(df, hn::Gt(abs_bits, hn::Sub(inf_bits, hn::Set(di, 1))));
+  if (HWY_UNLIKELY(!hn::AllFalse(df, special))) {
+    if (!c.saturate) y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(abs_bits, inf_bits)), v, y);
+    y = hn::IfThenElse(hn::RebindMask(df, hn::Gt(abs_bits, inf_bits)), v, y);  // NaN stays
+  }
+  return y;
 }
 
 // Power-of-two grid with clamp (fixed, bfp, MXINT8). Parameters are vectors so that the same
@@ -238,7 +281,7 @@ HWY_INLINE VF QuantizeGridVec(DF df, VF v, VI random24, const GridVecs& g) {
 
 // MX with float elements: scale into the element's range, round as the element, scale back.
 template <Rounding R>
-HWY_INLINE VF QuantizeMxFloatVec(DF df, VF v, VI random24, const GridVecs& g, const FloatConsts& c) {
+HWY_INLINE VF QuantizeMxFloatVec(DF df, VF v, VI random24, const GridVecs& g, const FloatVecs& c) {
   const VF scaled = hn::CopySignToAbs(ScaleToSteps(df, hn::Abs(v), g.down1, g.down2), v);
   return hn::Mul(QuantizeFloatVec<R>(df, scaled, random24, c), g.up);
 }
@@ -302,6 +345,7 @@ template <Rounding R>
 void ElementwiseImpl(const ElementwiseJob& job) {
   const DF df;
   const GridVecs grid = BroadcastGrid(df, job.grid);
+  const FloatVecs float_vecs = BroadcastFloat(df, job.float_consts);
   const size_t chunks = (job.n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks > 8)
   for (size_t chunk = 0; chunk < chunks; ++chunk) {
@@ -309,12 +353,14 @@ void ElementwiseImpl(const ElementwiseJob& job) {
     const size_t begin = chunk * kChunk, count = std::min(kChunk, job.n - begin);
     const int32_t* random = nullptr;
     if constexpr (R == Rounding::kStochastic) {
-      FillRandom24(job.seed, job.stream, begin, count, random24);
+      // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
+      // memory traffic overlaps it instead of following it.
+      FillRandom24(job.seed, job.stream, begin, count, random24, job.in + begin, job.out + begin);
       random = random24;
     }
     if (job.is_float) {
       ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, job.float_consts); });
+                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, float_vecs); });
     } else {
       ForEachVector(job.in + begin, job.out + begin, count, random,
                     [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
@@ -324,8 +370,8 @@ void ElementwiseImpl(const ElementwiseJob& job) {
 
 // Quantizes one scope's contiguous elements with constant parameters.
 template <Rounding R>
-void QuantizeSegment(const ScopedJob& job, const ScopeParams& p, const float* in, float* out,
-                     size_t count, const int32_t* random24) {
+void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const ScopeParams& p,
+                     const float* in, float* out, size_t count, const int32_t* random24) {
   const DF df;
   switch (p.action) {
     case ScopeAction::kCopy:
@@ -346,7 +392,7 @@ void QuantizeSegment(const ScopedJob& job, const ScopeParams& p, const float* in
       return;
     case ScopedKind::kMxFloat:
       ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
-        return QuantizeMxFloatVec<R>(df, v, r, grid, job.element);
+        return QuantizeMxFloatVec<R>(df, v, r, grid, element);
       });
       return;
     case ScopedKind::kInt: {
@@ -381,6 +427,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
   };
   std::atomic<bool> inf_seen{false};
   constexpr bool kRandom = R == Rounding::kStochastic;
+  const FloatVecs element = BroadcastFloat(DF(), job.element);
 
   if (segment_len >= 4 * kChunk) {
     // Long scopes: a parallel absmax pass, then a parallel quantize pass.
@@ -400,8 +447,9 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       for (size_t c = 0; c < chunks; ++c) {
         HWY_ALIGN int32_t random24[kChunk];
         const size_t b = begin + c * kChunk, count = std::min(kChunk, end - b);
-        if (kRandom) FillRandom24(job.seed, job.stream, b, count, random24);
-        QuantizeSegment<R>(job, params, job.in + b, job.out + b, count, kRandom ? random24 : nullptr);
+        if (kRandom) FillRandom24(job.seed, job.stream, b, count, random24, job.in + b, job.out + b);
+        QuantizeSegment<R>(job, element, params, job.in + b, job.out + b, count,
+                           kRandom ? random24 : nullptr);
       }
     }
     return true;
@@ -419,13 +467,15 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       size_t group_begin, group_end, begin, end;
       segment_range(first, group_begin, end);
       segment_range(last - 1, begin, group_end);
-      if (kRandom) FillRandom24(job.seed, job.stream, group_begin, group_end - group_begin, random24.data());
+      if (kRandom)
+        FillRandom24(job.seed, job.stream, group_begin, group_end - group_begin, random24.data(),
+                     job.in + group_begin, job.out + group_begin);
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
         const ScopeParams params =
             make_scope_params(job, AbsMaxBits(job.in + begin, end - begin));
         if (params.action == ScopeAction::kInfError) inf_seen = true;
-        QuantizeSegment<R>(job, params, job.in + begin, job.out + begin, end - begin,
+        QuantizeSegment<R>(job, element, params, job.in + begin, job.out + begin, end - begin,
                            kRandom ? random24.data() + (begin - group_begin) : nullptr);
       }
     }
@@ -464,7 +514,8 @@ bool ColumnScopesImpl(const ScopedJob& job) {
     HWY_ALIGN int32_t random24[kChunk];
     const size_t r = task / pieces_per_row, c0 = (task % pieces_per_row) * kChunk;
     const size_t count = std::min(kChunk, cols - c0), begin = r * cols + c0;
-    if constexpr (R == Rounding::kStochastic) FillRandom24(job.seed, job.stream, begin, count, random24);
+    if constexpr (R == Rounding::kStochastic)
+      FillRandom24(job.seed, job.stream, begin, count, random24, job.in + begin, job.out + begin);
     const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
     const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
     const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());
