@@ -27,13 +27,66 @@ std::string read_all(const std::string& path) {
   return bytes;
 }
 
-std::vector<float> decode_raw_floats(const std::string& bytes) {
-  if (bytes.size() % 4 != 0)
-    throw InvalidInput("input has " + std::to_string(bytes.size()) +
-                       " bytes, not a multiple of 4: expected raw little-endian float32 "
-                       "(or pass --text for one number per line)");
-  std::vector<float> values(bytes.size() / 4);
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+namespace {
+std::FILE* open_input(const std::string& path) {
+  if (path.empty() || path == "-") return stdin;
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
+  return file;
+}
+
+[[noreturn]] void not_whole_floats(size_t bytes) {
+  throw InvalidInput("input has " + std::to_string(bytes) +
+                     " bytes, not a multiple of 4: expected raw little-endian float32 "
+                     "(or pass --text for one number per line)");
+}
+
+struct InputCloser {
+  std::FILE* file;
+  ~InputCloser() {
+    if (file != stdin) std::fclose(file);
+  }
+};
+}  // namespace
+
+size_t stream_raw_floats(const std::string& path, size_t slice,
+                         const std::function<void(float*, size_t)>& consume) {
+  std::FILE* file = open_input(path);
+  InputCloser closer{file};
+  std::vector<float> buffer(slice);
+  char* bytes = reinterpret_cast<char*>(buffer.data());
+  size_t total_bytes = 0, pending = 0;  // pending: bytes of a float split across reads
+  for (;;) {
+    const size_t got = std::fread(bytes + pending, 1, slice * sizeof(float) - pending, file);
+    total_bytes += got;
+    const size_t available = pending + got;
+    const size_t whole = available / sizeof(float);
+    if (whole > 0) consume(buffer.data(), whole);
+    pending = available % sizeof(float);
+    if (pending) std::memmove(bytes, bytes + whole * sizeof(float), pending);
+    if (got == 0 || std::feof(file) || std::ferror(file)) break;
+  }
+  if (std::ferror(file)) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  if (pending) not_whole_floats(total_bytes);
+  return total_bytes / sizeof(float);
+}
+
+std::vector<float> read_raw_floats(const std::string& path) {
+  std::FILE* file = open_input(path);
+  InputCloser closer{file};
+  std::vector<float> values(size_t(1) << 20);
+  size_t bytes = 0;
+  for (;;) {
+    const size_t capacity = values.size() * sizeof(float);
+    if (bytes == capacity) values.resize(values.size() * 2);
+    const size_t got = std::fread(reinterpret_cast<char*>(values.data()) + bytes, 1,
+                                  values.size() * sizeof(float) - bytes, file);
+    bytes += got;
+    if (got == 0) break;
+  }
+  if (std::ferror(file)) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  if (bytes % sizeof(float)) not_whole_floats(bytes);
+  values.resize(bytes / sizeof(float));
   return values;
 }
 
@@ -65,8 +118,14 @@ std::vector<float> decode_text_floats(const std::string& text) {
   return values;
 }
 
-std::string encode_raw_floats(const std::vector<float>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+void write_raw_floats(const std::string& path, const std::vector<float>& values) {
+  const std::string_view bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  if (!path.empty() && path != "-") {
+    io::write_file_atomic(path, bytes);
+    return;
+  }
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+    throw RuntimeFailure(std::string("cannot write to stdout: ") + std::strerror(errno));
 }
 
 std::string encode_text_floats(const std::vector<float>& values) {

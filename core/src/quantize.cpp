@@ -14,7 +14,8 @@ namespace detail {
 void run_elementwise(const ElementwiseJob& job);
 bool run_scoped(const ScopedJob& job);
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           const ScopeLayout& layout, const float* in, float* out);
+                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
+                           float* out);
 }  // namespace detail
 
 QuantSpec make_quant_spec(std::string_view format, std::string_view rounding, uint64_t seed,
@@ -47,6 +48,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       ElementwiseJob job{};
       job.in = in, job.out = out, job.n = n;
       job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
+      job.index_offset = spec.index_offset;
       job.is_float = format.kind == FormatKind::kFloat;
       if (job.is_float) {
         job.float_consts = make_float_consts(format.element);
@@ -59,13 +61,15 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       return;
     }
     case FormatKind::kDynamicTree:
-      quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, layout, in, out);
+      quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset, layout,
+                            in, out);
       return;
     default: break;
   }
   ScopedJob job{};
   job.in = in, job.out = out, job.layout = layout, job.format = format;
   job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
+  job.index_offset = spec.index_offset;
   switch (format.kind) {
     case FormatKind::kBlockFloat: job.kind = ScopedKind::kBlockFloat; break;
     case FormatKind::kInt: job.kind = ScopedKind::kInt; break;

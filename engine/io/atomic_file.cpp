@@ -13,8 +13,8 @@
 namespace swalp::io {
 
 namespace {
-[[noreturn]] void fail(const std::string& what, const std::string& path, int error) {
-  throw RuntimeFailure("cannot " + what + " '" + path + "': " + std::strerror(error));
+[[noreturn]] void fail(const std::string& path, int error) {
+  throw RuntimeFailure("cannot write '" + path + "': " + std::strerror(error));
 }
 }  // namespace
 
@@ -25,36 +25,46 @@ void make_directories(const std::string& dir) {
   if (ec) throw RuntimeFailure("cannot create directory '" + dir + "': " + ec.message());
 }
 
-void write_file_atomic(const std::string& path, std::string_view bytes) {
-  const std::filesystem::path target(path);
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+  const std::filesystem::path target(path_);
   if (target.has_parent_path()) make_directories(target.parent_path().string());
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("write", path, errno);
+  temporary_ = path_ + ".tmp." + std::to_string(::getpid());
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path_, errno);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(temporary_.c_str());
+  }
+}
+
+void AtomicFileWriter::write(std::string_view bytes) {
   size_t written = 0;
   while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    const ssize_t n = ::write(fd_, bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : ENOSPC;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      fail("write", path, error);
-    }
+    if (n <= 0) fail(path_, n < 0 ? errno : ENOSPC);
     written += size_t(n);
   }
-  const int synced = ::fsync(fd) == 0 ? 0 : errno;
-  const int closed = ::close(fd) == 0 ? 0 : errno;
-  if (synced || closed) {
-    const int error = synced ? synced : closed;
-    ::unlink(temporary.c_str());
-    fail("write", path, error);
+}
+
+void AtomicFileWriter::commit() {
+  const int synced = ::fsync(fd_) == 0 ? 0 : errno;
+  const int closed = ::close(fd_) == 0 ? 0 : errno;
+  fd_ = -1;
+  if (synced || closed || ::rename(temporary_.c_str(), path_.c_str()) != 0) {
+    const int error = synced ? synced : closed ? closed : errno;
+    ::unlink(temporary_.c_str());
+    fail(path_, error);
   }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(temporary.c_str());
-    fail("write", path, error);
-  }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFileWriter writer(path);
+  writer.write(bytes);
+  writer.commit();
 }
 
 }  // namespace swalp::io

@@ -7,8 +7,25 @@
 
 namespace swalp::io {
 
-// Writes `bytes` to `path` atomically. Creates missing parent directories. Throws
-// RuntimeFailure naming the path and the system error; the previous file, if any, survives.
+// Streams bytes into a temporary file beside `path`; commit() flushes and renames it over
+// `path`. Destroyed without commit() (an error, an exception), it removes the temporary and
+// leaves any previous file at `path` untouched. Errors throw RuntimeFailure naming the path.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  void write(std::string_view bytes);
+  void commit();
+
+ private:
+  std::string path_, temporary_;
+  int fd_ = -1;
+};
+
+// Writes `bytes` to `path` atomically (AtomicFileWriter). Creates missing parent directories.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
 // Creates `dir` and its parents if needed; throws RuntimeFailure if that fails.

@@ -63,6 +63,28 @@ TEST(Stochastic, ChiSquareOverManyFractions) {
   EXPECT_LT(chi2, 44.0);
 }
 
+TEST(Stochastic, SlicesWithIndexOffsetEqualTheWholeArray) {
+  std::mt19937 gen(8);
+  std::normal_distribution<float> normal;
+  std::vector<float> in(10000);
+  for (auto& v : in) v = normal(gen);
+  for (const char* spelling : {"fp8e4m3", "fixed:8:5", "bfp:8:block32", "dt8:block32", "int:4:block16"}) {
+    for (bool reference : {false, true}) {
+      const auto run = reference ? quantize_reference : quantize;
+      QuantSpec spec = make_quant_spec(spelling, "stochastic", 77, 5);
+      std::vector<float> whole(in.size()), sliced(in.size());
+      run(spec, in.data(), whole.data(), in.size(), {});
+      // Slice boundaries on multiples of 32, so block scopes stay whole.
+      for (size_t begin : {size_t(0), size_t(3200), size_t(6400)}) {
+        const size_t end = std::min(in.size(), begin + 3200 + (begin == 6400 ? 400 : 0));
+        spec.index_offset = begin;
+        run(spec, in.data() + begin, sliced.data() + begin, end - begin, {});
+      }
+      EXPECT_EQ(test::first_mismatch(whole, sliced), -1) << spelling << (reference ? " (reference)" : "");
+    }
+  }
+}
+
 TEST(Stochastic, DeterministicPerSeedAndStream) {
   std::mt19937 gen(5);
   std::normal_distribution<float> normal;

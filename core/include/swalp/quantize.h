@@ -3,7 +3,7 @@
 // Numeric contract (DESIGN.md sections 3-4; details per format in docs/formats.md):
 //  - Output element i is the float32 value of the format's number chosen by the rounding mode.
 //  - Stochastic rounding rounds the magnitude away from zero iff u < frac * 2^24, where u is
-//    the top 24 bits of philox_bits(seed, stream, i) (rng.h) and frac in [0, 1) is the exact
+//    the top 24 bits of philox_bits(seed, stream, index_offset + i) (rng.h) and frac in [0, 1) is the exact
 //    distance of |x| from the lower magnitude neighbour, in units of the gap to the upper one.
 //    The result depends only on (seed, stream, i): identical for any thread count.
 //  - Shared-scale formats (bfp, mx, int, dt8) take their scale per scope of `shape`; a NaN in
@@ -26,6 +26,9 @@ struct QuantSpec {
   Rounding rounding = Rounding::kNearest;
   uint64_t seed = 0;
   uint64_t stream = 0;
+  // Random index of the first element: element i draws the bits of index index_offset + i,
+  // so quantizing an array in consecutive slices equals quantizing it whole.
+  uint64_t index_offset = 0;
 };
 
 // Parses both spellings; throws InvalidInput on a bad one.

@@ -14,7 +14,8 @@
 namespace swalp::detail {
 
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           const ScopeLayout& layout, const float* in, float* out) {
+                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
+                           float* out) {
   const size_t n = layout.n;
   std::vector<uint32_t> absmax(layout.num_scopes(), 0);
   for (size_t i = 0; i < n; ++i) {
@@ -72,7 +73,7 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
         case Rounding::kUp: up = !negative; break;
         case Rounding::kDown: up = negative; break;
         case Rounding::kStochastic:
-          up = double(philox_bits(seed, stream, i) >> 8) < below / (below + above) * 16777216.0;
+          up = double(philox_bits(seed, stream, index_offset + i) >> 8) < below / (below + above) * 16777216.0;
           break;
       }
       pick = up ? hi : hi - 1;

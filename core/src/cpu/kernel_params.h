@@ -55,7 +55,7 @@ struct ScopedJob {
   FloatConsts element;  // kMxFloat
   float kmax;           // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
-  uint64_t seed, stream;
+  uint64_t seed, stream, index_offset;
 };
 
 // The per-format clamp of ScopedJob::kmax.
@@ -69,7 +69,7 @@ struct ElementwiseJob {
   FloatConsts float_consts;
   GridConsts grid;
   Rounding rounding;
-  uint64_t seed, stream;
+  uint64_t seed, stream, index_offset;
 };
 
 // Cheap (bit arithmetic only): called once per scope, blocks of 32 included.

@@ -355,7 +355,7 @@ void ElementwiseImpl(const ElementwiseJob& job) {
     if constexpr (R == Rounding::kStochastic) {
       // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
       // memory traffic overlaps it instead of following it.
-      FillRandom24(job.seed, job.stream, begin, count, random24, job.in + begin, job.out + begin);
+      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin, job.out + begin);
       random = random24;
     }
     if (job.is_float) {
@@ -447,7 +447,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       for (size_t c = 0; c < chunks; ++c) {
         HWY_ALIGN int32_t random24[kChunk];
         const size_t b = begin + c * kChunk, count = std::min(kChunk, end - b);
-        if (kRandom) FillRandom24(job.seed, job.stream, b, count, random24, job.in + b, job.out + b);
+        if (kRandom) FillRandom24(job.seed, job.stream, job.index_offset + b, count, random24, job.in + b, job.out + b);
         QuantizeSegment<R>(job, element, params, job.in + b, job.out + b, count,
                            kRandom ? random24 : nullptr);
       }
@@ -468,7 +468,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       segment_range(first, group_begin, end);
       segment_range(last - 1, begin, group_end);
       if (kRandom)
-        FillRandom24(job.seed, job.stream, group_begin, group_end - group_begin, random24.data(),
+        FillRandom24(job.seed, job.stream, job.index_offset + group_begin, group_end - group_begin, random24.data(),
                      job.in + group_begin, job.out + group_begin);
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
@@ -515,7 +515,7 @@ bool ColumnScopesImpl(const ScopedJob& job) {
     const size_t r = task / pieces_per_row, c0 = (task % pieces_per_row) * kChunk;
     const size_t count = std::min(kChunk, cols - c0), begin = r * cols + c0;
     if constexpr (R == Rounding::kStochastic)
-      FillRandom24(job.seed, job.stream, begin, count, random24, job.in + begin, job.out + begin);
+      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin, job.out + begin);
     const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
     const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
     const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());

@@ -21,7 +21,7 @@ constexpr double kTwo24 = 16777216.0;
 struct Context {
   const QuantSpec& spec;
   uint32_t random_bits(size_t i) const {
-    return spec.rounding == Rounding::kStochastic ? philox_bits(spec.seed, spec.stream, i) : 0;
+    return spec.rounding == Rounding::kStochastic ? philox_bits(spec.seed, spec.stream, spec.index_offset + i) : 0;
   }
 };
 
