@@ -404,6 +404,38 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
   }
 }
 
+// The common case of a short power-of-two-scaled scope (bfp, mx): a normal absmax whose grid
+// factors are single normal floats, built from bits without make_scope_params. Returns false,
+// doing nothing, for every other case (zero, NaN, Inf, subnormal or extreme scopes, int:B).
+template <Rounding R>
+HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& element, uint32_t absmax,
+                                    const float* in, float* out, size_t count,
+                                    const int32_t* random24) {
+  if (job.kind == ScopedKind::kInt || absmax < 0x00800000u || absmax >= 0x7f800000u) return false;
+  const int exponent = int(absmax >> 23) - 127;
+  int grid_exponent;
+  switch (job.kind) {
+    case ScopedKind::kBlockFloat: grid_exponent = exponent + 2 - job.format.bits; break;
+    case ScopedKind::kMxInt8: grid_exponent = std::min(exponent - job.format.mx_emax, 127) - 6; break;
+    default: grid_exponent = std::min(exponent - job.format.mx_emax, 127); break;
+  }
+  if (grid_exponent < -126 || grid_exponent > 126) return false;
+  const DF df;
+  const DI di;
+  const GridVecs grid{hn::BitCast(df, hn::Set(di, (127 - grid_exponent) << 23)), hn::Set(df, 1.0f),
+                      hn::BitCast(df, hn::Set(di, (127 + grid_exponent) << 23)),
+                      hn::Set(df, job.kmax), hn::Set(df, job.kmax)};
+  if (job.kind == ScopedKind::kMxFloat) {
+    ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
+      return QuantizeMxFloatVec<R>(df, v, r, grid, element);
+    });
+  } else {
+    ForEachVector(in, out, count, random24,
+                  [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+  }
+  return true;
+}
+
 // Scopes that are contiguous runs: tensor, row, blockN. Returns false if a scope held an Inf
 // that the format cannot take.
 template <Rounding R>
@@ -472,11 +504,14 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
                      job.in + group_begin, job.out + group_begin);
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
-        const ScopeParams params =
-            make_scope_params(job, AbsMaxBits(job.in + begin, end - begin));
+        const uint32_t absmax = AbsMaxBits(job.in + begin, end - begin);
+        const int32_t* random = kRandom ? random24.data() + (begin - group_begin) : nullptr;
+        if (QuantizeCommonScope<R>(job, element, absmax, job.in + begin, job.out + begin,
+                                   end - begin, random))
+          continue;
+        const ScopeParams params = make_scope_params(job, absmax);
         if (params.action == ScopeAction::kInfError) inf_seen = true;
-        QuantizeSegment<R>(job, element, params, job.in + begin, job.out + begin, end - begin,
-                           kRandom ? random24.data() + (begin - group_begin) : nullptr);
+        QuantizeSegment<R>(job, element, params, job.in + begin, job.out + begin, end - begin, random);
       }
     }
   }
