@@ -29,8 +29,8 @@ std::string QuantizeTiming::json() const {
   std::snprintf(line, sizeof line,
                 "{\"format\": \"%s\", \"rounding\": \"%s\", \"device\": \"%s\", \"threads\": %d, "
                 "\"n\": %zu, \"gelem_s\": %.4f, \"copy_gelem_s\": %.4f, \"ratio\": %.4f}",
-                format.c_str(), rounding.c_str(), device.c_str(), threads, n, gelem_s,
-                copy_gelem_s, ratio());
+                format.c_str(), rounding.c_str(), device.c_str(), threads, n, gelem_s, copy_gelem_s,
+                ratio());
   return line;
 }
 
@@ -62,12 +62,15 @@ QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int r
   // Rows of 1024 where n allows, so row and col scopes have a 2-D shape.
   const std::vector<int64_t> shape = n % 1024 == 0 ? std::vector<int64_t>{int64_t(n / 1024), 1024}
                                                    : std::vector<int64_t>{1, int64_t(n)};
-  const double quantize_s = best_seconds(repetitions, [&] { quantize(spec, in.data(), out.data(), n, shape); });
+  const double quantize_s =
+      best_seconds(repetitions, [&] { quantize(spec, in.data(), out.data(), n, shape); });
   t.copy_gelem_s = n / copy_s * 1e-9;
   t.gelem_s = n / quantize_s * 1e-9;
   if (naive_n > 0) {
     naive_n = std::min(naive_n, n);
-    const double naive_s = best_seconds(1, [&] { quantize_reference(spec, in.data(), out.data(), naive_n, {1, int64_t(naive_n)}); });
+    const double naive_s = best_seconds(1, [&] {
+      quantize_reference(spec, in.data(), out.data(), naive_n, {1, int64_t(naive_n)});
+    });
     t.naive_gelem_s = naive_n / naive_s * 1e-9;
   }
   return t;

@@ -3,10 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "data/idx_reader.h"
@@ -43,7 +42,8 @@ Dataset load_dataset(const ErrorStatsArgs& args) {
     } catch (...) {
     }
     if (n == 0 || n % 256 != 0)
-      throw InvalidInput("bad --data '" + args.data + "': gaussian:N needs N a positive multiple of 256");
+      throw InvalidInput("bad --data '" + args.data +
+                         "': gaussian:N needs N a positive multiple of 256");
     std::mt19937_64 gen(args.seed);
     std::normal_distribution<float> normal(0.0f, 0.05f);
     d.values.resize(n);
@@ -62,7 +62,8 @@ Dataset load_dataset(const ErrorStatsArgs& args) {
   d.values.resize(items * features);
   for (size_t i = 0; i < d.values.size(); ++i) d.values[i] = idx.values[i] / 255.0f;
   d.shape = {int64_t(items), int64_t(features)};
-  d.name = path + " (" + std::to_string(items) + " x " + std::to_string(features) + ", pixels / 255)";
+  d.name =
+      path + " (" + std::to_string(items) + " x " + std::to_string(features) + ", pixels / 255)";
   return d;
 }
 
@@ -94,38 +95,52 @@ ErrorStats measure(const QuantSpec& spec, const Dataset& d) {
 
 void register_error_stats(CLI::App& app) {
   static ErrorStatsArgs args;
-  auto* cmd = app.add_subcommand("error-stats", "Quantization error of a real array for many formats");
-  cmd->add_option("--data", args.data, "fashion-mnist | gaussian:N | an IDX file (.gz or not)")->capture_default_str();
-  cmd->add_option("--formats", args.formats, "Comma-separated format spellings")->capture_default_str();
+  auto* cmd =
+      app.add_subcommand("error-stats", "Quantization error of a real array for many formats");
+  cmd->add_option("--data", args.data, "fashion-mnist | gaussian:N | an IDX file (.gz or not)")
+      ->capture_default_str();
+  cmd->add_option("--formats", args.formats, "Comma-separated format spellings")
+      ->capture_default_str();
   cmd->add_option("--rounding", args.rounding, "Rounding mode")->capture_default_str();
-  cmd->add_option("--seed", args.seed, "Seed (stochastic rounding, synthetic data)")->capture_default_str();
-  cmd->add_option("--limit", args.limit, "At most this many items of an IDX file")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", args.seed, "Seed (stochastic rounding, synthetic data)")
+      ->capture_default_str();
+  cmd->add_option("--limit", args.limit, "At most this many items of an IDX file")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--out", args.out, "Directory for summary.json and error_stats.csv");
   cmd->callback([] {
     std::vector<QuantSpec> specs;
     std::stringstream list(args.formats);
-    for (std::string f; std::getline(list, f, ',');) specs.push_back(make_quant_spec(f, args.rounding, args.seed));
+    for (std::string f; std::getline(list, f, ',');)
+      specs.push_back(make_quant_spec(f, args.rounding, args.seed));
     if (specs.empty()) throw InvalidInput("--formats is empty; give at least one format spelling");
     const Dataset d = load_dataset(args);
     std::printf("data: %s\nrounding: %s\n\n", d.name.c_str(), args.rounding.c_str());
-    std::printf("%-20s %4s %12s %12s %12s %9s %9s\n", "format", "bits", "rmse", "max |err|", "bias", "SQNR dB", "ms");
+    std::printf("%-20s %4s %12s %12s %12s %9s %9s\n", "format", "bits", "rmse", "max |err|", "bias",
+                "SQNR dB", "ms");
     std::string csv = "format,bits,rmse,max_abs_error,bias,sqnr_db,seconds\n";
     nlohmann::json results = nlohmann::json::array();
     for (const QuantSpec& spec : specs) {
       const ErrorStats s = measure(spec, d);
-      std::printf("%-20s %4d %12.4e %12.4e %12.3e %9.2f %9.2f\n", spec.format.spelling.c_str(), spec.format.bits,
-                  s.rmse, s.max_abs, s.bias, s.sqnr_db, 1e3 * s.seconds);
+      std::printf("%-20s %4d %12.4e %12.4e %12.3e %9.2f %9.2f\n", spec.format.spelling.c_str(),
+                  spec.format.bits, s.rmse, s.max_abs, s.bias, s.sqnr_db, 1e3 * s.seconds);
       char row[256];
-      std::snprintf(row, sizeof row, "%s,%d,%.6e,%.6e,%.6e,%.4f,%.6f\n", spec.format.spelling.c_str(),
-                    spec.format.bits, s.rmse, s.max_abs, s.bias, s.sqnr_db, s.seconds);
+      std::snprintf(row, sizeof row, "%s,%d,%.6e,%.6e,%.6e,%.4f,%.6f\n",
+                    spec.format.spelling.c_str(), spec.format.bits, s.rmse, s.max_abs, s.bias,
+                    s.sqnr_db, s.seconds);
       csv += row;
-      results.push_back({{"format", spec.format.spelling}, {"bits", spec.format.bits}, {"rmse", s.rmse},
-                         {"max_abs_error", s.max_abs}, {"bias", s.bias},
-                         {"sqnr_db", std::isfinite(s.sqnr_db) ? nlohmann::json(s.sqnr_db) : nlohmann::json(nullptr)}});
+      results.push_back({{"format", spec.format.spelling},
+                         {"bits", spec.format.bits},
+                         {"rmse", s.rmse},
+                         {"max_abs_error", s.max_abs},
+                         {"bias", s.bias},
+                         {"sqnr_db", std::isfinite(s.sqnr_db) ? nlohmann::json(s.sqnr_db)
+                                                              : nlohmann::json(nullptr)}});
     }
     if (!args.out.empty()) {
       io::write_file_atomic(args.out + "/error_stats.csv", csv);
-      const nlohmann::json summary = {{"data", d.name}, {"rounding", args.rounding}, {"results", results}};
+      const nlohmann::json summary = {
+          {"data", d.name}, {"rounding", args.rounding}, {"results", results}};
       io::write_file_atomic(args.out + "/summary.json", summary.dump(2) + "\n");
     }
   });

@@ -1,6 +1,5 @@
 // `swalp formats`: every named format with its range, from the one registry.
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -9,16 +8,21 @@
 namespace swalp::cli {
 
 void register_formats(CLI::App& app) {
-  auto* cmd = app.add_subcommand("formats", "Table of every named format: bits, max, min normal, min subnormal, epsilon");
+  auto* cmd = app.add_subcommand(
+      "formats", "Table of every named format: bits, max, min normal, min subnormal, epsilon");
   static bool json = false;
   cmd->add_flag("--json", json, "One JSON object per format");
   cmd->callback([] {
     const auto table = format_table();
     if (json) {
       for (const auto& f : table)
-        std::printf("%s\n", nlohmann::json{{"name", f.name}, {"bits", f.bits}, {"scaled", f.scaled},
-                                           {"max", f.max_value}, {"min_normal", f.min_normal},
-                                           {"min_subnormal", f.min_subnormal}, {"epsilon", f.epsilon},
+        std::printf("%s\n", nlohmann::json{{"name", f.name},
+                                           {"bits", f.bits},
+                                           {"scaled", f.scaled},
+                                           {"max", f.max_value},
+                                           {"min_normal", f.min_normal},
+                                           {"min_subnormal", f.min_subnormal},
+                                           {"epsilon", f.epsilon},
                                            {"definition", f.definition}}
                                 .dump()
                                 .c_str());
@@ -27,11 +31,12 @@ void register_formats(CLI::App& app) {
     std::printf("%-18s %4s %13s %13s %13s %13s  %s\n", "name", "bits", "max", "min normal",
                 "min subnormal", "epsilon", "definition");
     for (const auto& f : table)
-      std::printf("%-18s %4d %13.6g %13.6g %13.6g %13.6g  %s%s\n", f.name.c_str(), f.bits, f.max_value,
-                  f.min_normal, f.min_subnormal, f.epsilon, f.definition.c_str(),
+      std::printf("%-18s %4d %13.6g %13.6g %13.6g %13.6g  %s%s\n", f.name.c_str(), f.bits,
+                  f.max_value, f.min_normal, f.min_subnormal, f.epsilon, f.definition.c_str(),
                   f.scaled ? " [values relative to the shared scale]" : "");
-    std::printf("\nAccepted spellings: %s\nRoundings: nearest (ties to even), stochastic, zero, up, down\n",
-                accepted_format_spellings().c_str());
+    std::printf(
+        "\nAccepted spellings: %s\nRoundings: nearest (ties to even), stochastic, zero, up, down\n",
+        accepted_format_spellings().c_str());
   });
 }
 

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "io/atomic_file.h"
 #include "input_output.h"
+#include "io/atomic_file.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
 
@@ -35,7 +35,8 @@ bool args_text() { return args().text; }
 void quantize_stream(QuantSpec spec) {
   constexpr size_t kSlice = size_t(1) << 22;
   std::unique_ptr<io::AtomicFileWriter> file;
-  if (!args().out.empty() && args().out != "-") file = std::make_unique<io::AtomicFileWriter>(args().out);
+  if (!args().out.empty() && args().out != "-")
+    file = std::make_unique<io::AtomicFileWriter>(args().out);
   const size_t total = stream_raw_floats(args().in, kSlice, [&](float* values, size_t count) {
     quantize(spec, values, values, count);
     spec.index_offset += count;
@@ -58,22 +59,29 @@ void register_quantize(CLI::App& app) {
   QuantizeArgs& args = swalp::cli::args();
   auto* cmd = app.add_subcommand("quantize", "Quantize float32 values to a simulated format");
   cmd->add_option("--format", args.format, "Format spelling (see swalp formats)")->required();
-  cmd->add_option("--rounding", args.rounding, "nearest | stochastic | zero | up | down")->capture_default_str();
-  cmd->add_option("--seed", args.seed, "Seed of the stochastic-rounding stream")->capture_default_str();
-  cmd->add_option("--stream", args.stream, "Philox stream id (independent streams per seed)")->capture_default_str();
-  cmd->add_option("--shape", args.shape, "Dimensions D0,D1,... (their product must equal the count)");
+  cmd->add_option("--rounding", args.rounding, "nearest | stochastic | zero | up | down")
+      ->capture_default_str();
+  cmd->add_option("--seed", args.seed, "Seed of the stochastic-rounding stream")
+      ->capture_default_str();
+  cmd->add_option("--stream", args.stream, "Philox stream id (independent streams per seed)")
+      ->capture_default_str();
+  cmd->add_option("--shape", args.shape,
+                  "Dimensions D0,D1,... (their product must equal the count)");
   cmd->add_option("--in", args.in, "Input file (default: stdin)");
   cmd->add_option("--out", args.out, "Output file, written atomically (default: stdout)");
-  cmd->add_flag("--text", args.text, "One decimal number per line instead of raw little-endian float32");
+  cmd->add_flag("--text", args.text,
+                "One decimal number per line instead of raw little-endian float32");
   cmd->callback([&args] {
     // Validate the spellings before reading what may be a large input.
     const QuantSpec spec = make_quant_spec(args.format, args.rounding, args.seed, args.stream);
-    const std::vector<int64_t> shape = args.shape.empty() ? std::vector<int64_t>{} : parse_shape(args.shape);
+    const std::vector<int64_t> shape =
+        args.shape.empty() ? std::vector<int64_t>{} : parse_shape(args.shape);
     if (!args.text && !spec.format.shares_scale() && shape.empty()) {
       quantize_stream(spec);
       return;
     }
-    std::vector<float> values = args.text ? decode_text_floats(read_all(args.in)) : read_raw_floats(args.in);
+    std::vector<float> values =
+        args.text ? decode_text_floats(read_all(args.in)) : read_raw_floats(args.in);
     if (values.empty()) throw_empty_input();
     quantize(spec, values.data(), values.data(), values.size(), shape);
     if (args.text)

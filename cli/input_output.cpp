@@ -12,7 +12,8 @@
 
 namespace swalp::cli {
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw float32 I/O assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "raw float32 I/O assumes a little-endian host");
 
 std::string read_all(const std::string& path) {
   std::FILE* file = (path.empty() || path == "-") ? stdin : std::fopen(path.c_str(), "rb");
@@ -20,10 +21,13 @@ std::string read_all(const std::string& path) {
   std::string bytes;
   std::vector<char> buffer(1 << 22);
   size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), file)) > 0) bytes.append(buffer.data(), got);
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), file)) > 0)
+    bytes.append(buffer.data(), got);
   const bool failed = std::ferror(file);
   if (file != stdin) std::fclose(file);
-  if (failed) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  if (failed)
+    throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) +
+                         "'");
   return bytes;
 }
 
@@ -66,7 +70,9 @@ size_t stream_raw_floats(const std::string& path, size_t slice,
     if (pending) std::memmove(bytes, bytes + whole * sizeof(float), pending);
     if (got == 0 || std::feof(file) || std::ferror(file)) break;
   }
-  if (std::ferror(file)) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  if (std::ferror(file))
+    throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) +
+                         "'");
   if (pending) not_whole_floats(total_bytes);
   return total_bytes / sizeof(float);
 }
@@ -84,7 +90,9 @@ std::vector<float> read_raw_floats(const std::string& path) {
     bytes += got;
     if (got == 0) break;
   }
-  if (std::ferror(file)) throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) + "'");
+  if (std::ferror(file))
+    throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) +
+                         "'");
   if (bytes % sizeof(float)) not_whole_floats(bytes);
   values.resize(bytes / sizeof(float));
   return values;
@@ -119,12 +127,14 @@ std::vector<float> decode_text_floats(const std::string& text) {
 }
 
 void write_raw_floats(const std::string& path, const std::vector<float>& values) {
-  const std::string_view bytes(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
+                               values.size() * sizeof(float));
   if (!path.empty() && path != "-") {
     io::write_file_atomic(path, bytes);
     return;
   }
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0)
     throw RuntimeFailure(std::string("cannot write to stdout: ") + std::strerror(errno));
 }
 
@@ -145,7 +155,8 @@ void write_all(const std::string& path, const std::string& bytes) {
     io::write_file_atomic(path, bytes);
     return;
   }
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0)
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0)
     throw RuntimeFailure(std::string("cannot write to stdout: ") + std::strerror(errno));
 }
 

@@ -11,11 +11,11 @@ namespace swalp {
 
 // The one registry of named formats: name, exponent bits, mantissa bits, special values,
 // saturation, and what the name stands for. The parser, `swalp formats` and the tests all read it.
-#define SWALP_NAMED_FLOATS(X)                                                          \
-  X("bf16", 8, 7, kIeee, false, "float:8:7 (bfloat16)")                                \
-  X("fp16", 5, 10, kIeee, false, "float:5:10 (IEEE binary16)")                         \
-  X("tf32", 8, 10, kIeee, false, "float:8:10 (NVIDIA TensorFloat-32)")                 \
-  X("fp8e5m2", 5, 2, kIeee, false, "float:5:2 (OCP FP8 E5M2, IEEE specials)")          \
+#define SWALP_NAMED_FLOATS(X)                                                         \
+  X("bf16", 8, 7, kIeee, false, "float:8:7 (bfloat16)")                               \
+  X("fp16", 5, 10, kIeee, false, "float:5:10 (IEEE binary16)")                        \
+  X("tf32", 8, 10, kIeee, false, "float:8:10 (NVIDIA TensorFloat-32)")                \
+  X("fp8e5m2", 5, 2, kIeee, false, "float:5:2 (OCP FP8 E5M2, IEEE specials)")         \
   X("fp8e4m3", 4, 3, kNanOnly, true, "OCP FP8 E4M3FN: no Inf, NaN = S.1111.111, sat") \
   X("fp6e3m2", 3, 2, kNone, true, "OCP MX FP6 E3M2: no Inf/NaN, saturating")          \
   X("fp6e2m3", 2, 3, kNone, true, "OCP MX FP6 E2M3: no Inf/NaN, saturating")          \
@@ -68,8 +68,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
                      "; accepted: " + accepted_format_spellings());
 }
 
-int parse_int(std::string_view spelling, const std::string& field, const std::string& text,
-              int lo, int hi) {
+int parse_int(std::string_view spelling, const std::string& field, const std::string& text, int lo,
+              int hi) {
   bool digits = !text.empty();
   size_t start = (!text.empty() && text[0] == '-') ? 1 : 0;
   if (start == text.size()) digits = false;
@@ -98,18 +98,21 @@ Scope parse_scope(std::string_view spelling, const std::string& text, bool block
 
 std::string scope_spelling(const Scope& scope) {
   switch (scope.kind) {
-    case ScopeKind::kTensor: return "tensor";
-    case ScopeKind::kRow: return "row";
-    case ScopeKind::kCol: return "col";
-    case ScopeKind::kBlock: return "block" + std::to_string(scope.block);
+    case ScopeKind::kTensor:
+      return "tensor";
+    case ScopeKind::kRow:
+      return "row";
+    case ScopeKind::kCol:
+      return "col";
+    case ScopeKind::kBlock:
+      return "block" + std::to_string(scope.block);
   }
   return "tensor";
 }
 
 void expect_fields(std::string_view spelling, const std::vector<std::string>& parts, size_t lo,
                    size_t hi, const char* form) {
-  if (parts.size() < lo || parts.size() > hi)
-    fail(spelling, std::string("expected ") + form);
+  if (parts.size() < lo || parts.size() > hi) fail(spelling, std::string("expected ") + form);
 }
 
 }  // namespace
@@ -183,7 +186,8 @@ Format parse_format(std::string_view spelling) {
     format.kind = FormatKind::kFixed;
     format.bits = parse_int(spelling, "WL", parts[1], 2, 32);
     format.frac_bits = parse_int(spelling, "FL", parts[2], -64, 64);
-    format.spelling = "fixed:" + std::to_string(format.bits) + ":" + std::to_string(format.frac_bits);
+    format.spelling =
+        "fixed:" + std::to_string(format.bits) + ":" + std::to_string(format.frac_bits);
     return format;
   }
   if (head == "bfp" || head == "int") {
@@ -253,7 +257,9 @@ FormatInfo format_info(const Format& format) {
     case FormatKind::kFloat: {
       const FloatFormat& f = format.element;
       info.definition = "E" + std::to_string(f.exp_bits) + "M" + std::to_string(f.man_bits) +
-                        (f.has_inf() ? ", Inf/NaN" : f.has_nan() ? ", NaN, no Inf" : ", no Inf/NaN") +
+                        (f.has_inf()   ? ", Inf/NaN"
+                         : f.has_nan() ? ", NaN, no Inf"
+                                       : ", no Inf/NaN") +
                         (f.saturate ? ", saturating" : "");
       for (const auto& named : named_floats())
         if (format.spelling == named.name) info.definition = named.definition;
@@ -292,7 +298,8 @@ FormatInfo format_info(const Format& format) {
       }
       break;
     case FormatKind::kInt:
-      info.definition = "symmetric linear code, scale absmax/(2^(B-1)-1) per " + format.scope_name();
+      info.definition =
+          "symmetric linear code, scale absmax/(2^(B-1)-1) per " + format.scope_name();
       info.scaled = true;
       info.max_value = std::ldexp(1.0, format.bits - 1) - 1;
       info.min_normal = info.min_subnormal = info.epsilon = 1;
@@ -312,7 +319,8 @@ std::string Format::scope_name() const { return scope_spelling(scope); }
 
 std::vector<FormatInfo> format_table() {
   std::vector<FormatInfo> table;
-  for (const auto& name : named_format_spellings()) table.push_back(format_info(parse_format(name)));
+  for (const auto& name : named_format_spellings())
+    table.push_back(format_info(parse_format(name)));
   for (const char* example : {"float:4:3", "float:4:3:sat", "fixed:8:6", "bfp:8", "mx:fp8e4m3",
                               "mx:fp4e2m1", "mx:int8", "int:8", "dt8"})
     table.push_back(format_info(parse_format(example)));

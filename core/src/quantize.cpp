@@ -61,18 +61,23 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       return;
     }
     case FormatKind::kDynamicTree:
-      quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset, layout,
-                            in, out);
+      quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset,
+                            layout, in, out);
       return;
-    default: break;
+    default:
+      break;
   }
   ScopedJob job{};
   job.in = in, job.out = out, job.layout = layout, job.format = format;
   job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
   job.index_offset = spec.index_offset;
   switch (format.kind) {
-    case FormatKind::kBlockFloat: job.kind = ScopedKind::kBlockFloat; break;
-    case FormatKind::kInt: job.kind = ScopedKind::kInt; break;
+    case FormatKind::kBlockFloat:
+      job.kind = ScopedKind::kBlockFloat;
+      break;
+    case FormatKind::kInt:
+      job.kind = ScopedKind::kInt;
+      break;
     default:
       job.kind = format.mx_int8 ? ScopedKind::kMxInt8 : ScopedKind::kMxFloat;
       if (!format.mx_int8) job.element = make_float_consts(format.element);

@@ -17,20 +17,28 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 size_t ScopeLayout::num_scopes() const {
   switch (scope.kind) {
-    case ScopeKind::kTensor: return 1;
-    case ScopeKind::kRow: return rows;
-    case ScopeKind::kCol: return cols;
-    case ScopeKind::kBlock: return last_dim == 0 ? 0 : (n / last_dim) * blocks_per_row();
+    case ScopeKind::kTensor:
+      return 1;
+    case ScopeKind::kRow:
+      return rows;
+    case ScopeKind::kCol:
+      return cols;
+    case ScopeKind::kBlock:
+      return last_dim == 0 ? 0 : (n / last_dim) * blocks_per_row();
   }
   return 1;
 }
 
 size_t ScopeLayout::scope_of(size_t i) const {
   switch (scope.kind) {
-    case ScopeKind::kTensor: return 0;
-    case ScopeKind::kRow: return i / cols;
-    case ScopeKind::kCol: return i % cols;
-    case ScopeKind::kBlock: return (i / last_dim) * blocks_per_row() + (i % last_dim) / scope.block;
+    case ScopeKind::kTensor:
+      return 0;
+    case ScopeKind::kRow:
+      return i / cols;
+    case ScopeKind::kCol:
+      return i % cols;
+    case ScopeKind::kBlock:
+      return (i / last_dim) * blocks_per_row() + (i % last_dim) / scope.block;
   }
   return 0;
 }

@@ -41,7 +41,8 @@ IdxArray read_idx(const std::string& path) {
   size_t count = 1;
   for (size_t d = 0; d < rank; ++d) {
     const uint8_t* p = bytes.data() + 4 + 4 * d;
-    const uint32_t dim = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+    const uint32_t dim =
+        (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
     array.dims.push_back(dim);
     count *= dim;
   }

@@ -14,7 +14,8 @@ TEST(FixedPoint, FastMatchesReferenceOnAllCodesAndMidpoints) {
       std::vector<float> inputs;
       const long lo = -(1L << (wl - 1)), hi = (1L << (wl - 1)) - 1;
       for (long k = lo - 2; k <= hi + 2; ++k) {
-        const float value = static_cast<float>(k * step), mid = static_cast<float>((k + 0.5) * step);
+        const float value = static_cast<float>(k * step),
+                    mid = static_cast<float>((k + 0.5) * step);
         for (float v : {value, mid, std::nextafter(mid, -INFINITY), std::nextafter(mid, INFINITY)})
           inputs.push_back(v);
       }
@@ -29,7 +30,8 @@ TEST(FixedPoint, FastMatchesReferenceOnAllCodesAndMidpoints) {
       std::vector<float> out(codes.size());
       quantize(make_quant_spec(spelling), codes.data(), out.data(), codes.size());
       EXPECT_EQ(test::first_mismatch(codes, out), -1) << spelling;
-      const float beyond[2] = {static_cast<float>((hi + 10) * step), static_cast<float>((lo - 10) * step)};
+      const float beyond[2] = {static_cast<float>((hi + 10) * step),
+                               static_cast<float>((lo - 10) * step)};
       float clamped[2];
       quantize(make_quant_spec(spelling), beyond, clamped, 2);
       EXPECT_EQ(clamped[0], static_cast<float>(hi * step)) << spelling;

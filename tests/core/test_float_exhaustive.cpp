@@ -35,15 +35,14 @@ std::vector<float> exhaustive_inputs(const std::vector<double>& magnitudes) {
   };
   for (size_t i = 0; i < magnitudes.size(); ++i) {
     add(magnitudes[i]);
-    const double next = i + 1 < magnitudes.size() ? magnitudes[i + 1]
-                                                  : 2 * magnitudes[i] - magnitudes[i - 1];
+    const double next =
+        i + 1 < magnitudes.size() ? magnitudes[i + 1] : 2 * magnitudes[i] - magnitudes[i - 1];
     const float mid = static_cast<float>((magnitudes[i] + next) / 2);
     add(mid);
     add(std::nextafter(mid, 0.0f));
     add(std::nextafter(mid, INFINITY));
   }
-  for (double v : {1e30, 3e38, 1e-40, 1e-45})
-    add(v);
+  for (double v : {1e30, 3e38, 1e-40, 1e-45}) add(v);
   return inputs;
 }
 
@@ -60,7 +59,8 @@ TEST_P(FloatFormats, NearestKeepsEveryRepresentableValue) {
   const Format format = parse_format(GetParam());
   const auto magnitudes = representable_magnitudes(format.element);
   std::vector<float> values;
-  for (double m : magnitudes) values.push_back(static_cast<float>(m)), values.push_back(-static_cast<float>(m));
+  for (double m : magnitudes)
+    values.push_back(static_cast<float>(m)), values.push_back(-static_cast<float>(m));
   std::vector<float> out(values.size());
   QuantSpec spec{format, Rounding::kNearest};
   quantize(spec, values.data(), out.data(), values.size());
@@ -82,22 +82,24 @@ TEST_P(FloatFormats, FastMatchesReferenceOnRandomFloats) {
   for (Rounding r : all_roundings()) expect_matches_reference({format, r, 7, 1}, inputs);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    UpTo16Bits, FloatFormats,
-    ::testing::Values("bf16", "fp16", "fp8e5m2", "fp8e4m3", "fp6e3m2", "fp6e2m3", "fp4e2m1",
-                      "float:1:3", "float:2:0", "float:3:4", "float:4:3:sat", "float:5:2:sat",
-                      "float:6:9", "float:7:8", "float:8:0", "float:8:7:sat", "float:3:0:sat"),
-    [](const auto& info) {
-      std::string name = info.param;
-      for (char& c : name)
-        if (c == ':') c = '_';
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(UpTo16Bits, FloatFormats,
+                         ::testing::Values("bf16", "fp16", "fp8e5m2", "fp8e4m3", "fp6e3m2",
+                                           "fp6e2m3", "fp4e2m1", "float:1:3", "float:2:0",
+                                           "float:3:4", "float:4:3:sat", "float:5:2:sat",
+                                           "float:6:9", "float:7:8", "float:8:0", "float:8:7:sat",
+                                           "float:3:0:sat"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (c == ':') c = '_';
+                           return name;
+                         });
 
 TEST(FloatFormatsWide, FastMatchesReferenceOnRandomFloats) {
   for (const char* spelling : {"tf32", "float:8:23", "float:8:16", "float:7:20:sat"}) {
     const auto inputs = random_inputs(1 << 18, 777);
-    for (Rounding r : all_roundings()) expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 5), inputs);
+    for (Rounding r : all_roundings())
+      expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 5), inputs);
   }
 }
 
@@ -105,7 +107,8 @@ TEST(FloatFormatsWide, Float823IsTheIdentity) {
   const auto inputs = random_inputs(1 << 18, 4242);
   for (Rounding r : all_roundings()) {
     std::vector<float> out(inputs.size());
-    quantize(make_quant_spec("float:8:23", rounding_name(r)), inputs.data(), out.data(), inputs.size());
+    quantize(make_quant_spec("float:8:23", rounding_name(r)), inputs.data(), out.data(),
+             inputs.size());
     EXPECT_EQ(test::first_mismatch(inputs, out), -1);
   }
 }
@@ -118,7 +121,8 @@ TEST(CompilerConversions, Fp16MatchesFloat16) {
   inputs.insert(inputs.end(), random.begin(), random.end());
   std::vector<float> ours(inputs.size()), theirs(inputs.size());
   quantize(make_quant_spec("fp16"), inputs.data(), ours.data(), inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i) theirs[i] = static_cast<float>(static_cast<_Float16>(inputs[i]));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    theirs[i] = static_cast<float>(static_cast<_Float16>(inputs[i]));
   EXPECT_EQ(test::first_mismatch(ours, theirs), -1);
 }
 #endif

@@ -90,10 +90,13 @@ TEST(FormatParse, RoundingNamesRoundTrip) {
 TEST(FormatParse, ShapesMustAgreeWithDataAndScope) {
   const std::vector<float> data(12, 1.0f);
   std::vector<float> out(12);
-  EXPECT_THROW(quantize(make_quant_spec("fp16"), data.data(), out.data(), 12, {5, 2}), InvalidInput);
+  EXPECT_THROW(quantize(make_quant_spec("fp16"), data.data(), out.data(), 12, {5, 2}),
+               InvalidInput);
   EXPECT_THROW(quantize(make_quant_spec("bfp:8:row"), data.data(), out.data(), 12), InvalidInput);
-  EXPECT_THROW(quantize(make_quant_spec("bfp:8:col"), data.data(), out.data(), 12, {12}), InvalidInput);
-  EXPECT_THROW(quantize(make_quant_spec("fp16"), data.data(), out.data(), 12, {-3, -4}), InvalidInput);
+  EXPECT_THROW(quantize(make_quant_spec("bfp:8:col"), data.data(), out.data(), 12, {12}),
+               InvalidInput);
+  EXPECT_THROW(quantize(make_quant_spec("fp16"), data.data(), out.data(), 12, {-3, -4}),
+               InvalidInput);
   EXPECT_NO_THROW(quantize(make_quant_spec("bfp:8:row"), data.data(), out.data(), 12, {3, 2, 2}));
 }
 

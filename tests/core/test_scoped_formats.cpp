@@ -26,12 +26,30 @@ std::vector<float> mixed_scale_data(size_t rows, size_t cols, uint32_t seed) {
   return data;
 }
 
-const char* const kScopedFormats[] = {
-    "bfp:8",         "bfp:4:row",    "bfp:6:col",        "bfp:8:block16",  "bfp:3:block5",
-    "bfp:32",        "bfp:26:row",   "bfp:2:block4",     "mx:fp8e4m3",     "mx:fp8e5m2:block7",
-    "mx:fp6e3m2",    "mx:fp6e2m3",   "mx:fp4e2m1:block16", "mx:int8",      "mx:int8:block5",
-    "int:8",         "int:4:row",    "int:3:col",        "int:8:block16",  "int:24:block3",
-    "dt8",           "dt8:row",      "dt8:col",          "dt8:block32"};
+const char* const kScopedFormats[] = {"bfp:8",
+                                      "bfp:4:row",
+                                      "bfp:6:col",
+                                      "bfp:8:block16",
+                                      "bfp:3:block5",
+                                      "bfp:32",
+                                      "bfp:26:row",
+                                      "bfp:2:block4",
+                                      "mx:fp8e4m3",
+                                      "mx:fp8e5m2:block7",
+                                      "mx:fp6e3m2",
+                                      "mx:fp6e2m3",
+                                      "mx:fp4e2m1:block16",
+                                      "mx:int8",
+                                      "mx:int8:block5",
+                                      "int:8",
+                                      "int:4:row",
+                                      "int:3:col",
+                                      "int:8:block16",
+                                      "int:24:block3",
+                                      "dt8",
+                                      "dt8:row",
+                                      "dt8:col",
+                                      "dt8:block32"};
 
 TEST(ScopedFormats, FastMatchesReferenceForEveryScopeAndRounding) {
   const size_t rows = 37, cols = 45;
@@ -53,14 +71,17 @@ TEST(ScopedFormats, ThreeDimensionalShapesAndLongScopes) {
   const auto long_rows = mixed_scale_data(2, 40000, 6);
   for (const char* spelling : {"bfp:8:row", "int:8:col", "mx:fp8e4m3:block8", "dt8:row", "bfp:8"})
     for (Rounding r : {Rounding::kNearest, Rounding::kStochastic, Rounding::kUp}) {
-      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), small, {4, 3, 5});
-      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), long_rows, {2, 40000});
+      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), small,
+                                     {4, 3, 5});
+      test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), long_rows,
+                                     {2, 40000});
     }
 }
 
 TEST(ScopedFormats, AllZeroScopesQuantizeToZeroAndNanScopesToNan) {
   for (const char* spelling : {"bfp:8:block4", "mx:fp4e2m1:block4", "int:4:block4", "dt8:block4"}) {
-    const std::vector<float> in = {0.0f, -0.0f, 0.0f, 0.0f, 1.0f, NAN, 2.0f, 3.0f, 1.5f, 2.5f, -1.0f, 0.25f};
+    const std::vector<float> in = {0.0f, -0.0f, 0.0f, 0.0f, 1.0f,  NAN,
+                                   2.0f, 3.0f,  1.5f, 2.5f, -1.0f, 0.25f};
     std::vector<float> out(in.size());
     quantize(make_quant_spec(spelling), in.data(), out.data(), in.size());
     EXPECT_EQ(test::bits_of(out[0]), test::bits_of(0.0f)) << spelling;
@@ -95,8 +116,10 @@ TEST(ScopedFormats, BfpEqualsFixedWhenTheMaximumIsInHalfOpenUnitRange) {
     in[0] = 0.75f;  // max |x| in [0.5, 1)
     for (Rounding r : all_roundings()) {
       std::vector<float> bfp(in.size()), fixed(in.size());
-      quantize(make_quant_spec("bfp:" + std::to_string(wl), rounding_name(r), 8), in.data(), bfp.data(), in.size());
-      quantize(make_quant_spec("fixed:" + std::to_string(wl) + ":" + std::to_string(wl - 1), rounding_name(r), 8),
+      quantize(make_quant_spec("bfp:" + std::to_string(wl), rounding_name(r), 8), in.data(),
+               bfp.data(), in.size());
+      quantize(make_quant_spec("fixed:" + std::to_string(wl) + ":" + std::to_string(wl - 1),
+                               rounding_name(r), 8),
                in.data(), fixed.data(), in.size());
       // They differ only at -1, which fixed point can reach and bfp (symmetric) cannot.
       for (size_t i = 0; i < in.size(); ++i)
@@ -111,13 +134,15 @@ TEST(ScopedFormats, BfpGridFollowsTheSharedExponent) {
   std::vector<float> out(4);
   quantize(make_quant_spec("bfp:8"), in.data(), out.data(), 4);
   EXPECT_EQ(out[0], 6.0f);
-  EXPECT_EQ(out[1], 0.0625f * 0.0f + 0.0625f * 0.0f + 0.0f + 0.0625f * 0);  // 0.03 -> 0 (below half step)
-  EXPECT_EQ(out[2], 0.0f);  // -1/32 is a tie between 0 and -1/16: even is 0
+  EXPECT_EQ(out[1],
+            0.0625f * 0.0f + 0.0625f * 0.0f + 0.0f + 0.0625f * 0);  // 0.03 -> 0 (below half step)
+  EXPECT_EQ(out[2], 0.0f);     // -1/32 is a tie between 0 and -1/16: even is 0
   EXPECT_EQ(out[3], 7.9375f);  // 127/16 saturation bound... 7.99 is 127.84 steps
 }
 
 TEST(ScopedFormats, MxScaleFollowsOcp) {
-  // amax 20 -> floor(log2) 4; fp4e2m1 emax 2 -> X = 4; elements 20/4 = 5 -> fp4 4 or 6 (tie: even 4)
+  // amax 20 -> floor(log2) 4; fp4e2m1 emax 2 -> X = 4; elements 20/4 = 5 -> fp4 4 or 6 (tie: even
+  // 4)
   const std::vector<float> in = {20.0f, 1.0f, -3.0f, 0.1f};
   std::vector<float> out(4);
   quantize(make_quant_spec("mx:fp4e2m1:block4"), in.data(), out.data(), 4);
@@ -129,12 +154,14 @@ TEST(ScopedFormats, MxScaleFollowsOcp) {
 
 TEST(ScopedFormats, ResultsDoNotDependOnThreadCount) {
   const auto data = mixed_scale_data(64, 3000, 99);
-  for (const char* spelling : {"bfp:8", "bfp:8:block32", "int:8:col", "mx:fp8e4m3", "dt8:row", "fp8e4m3", "fixed:8:4"}) {
+  for (const char* spelling :
+       {"bfp:8", "bfp:8:block32", "int:8:col", "mx:fp8e4m3", "dt8:row", "fp8e4m3", "fixed:8:4"}) {
     std::vector<std::vector<float>> results;
     for (int threads : {1, 2, 3}) {
       omp_set_num_threads(threads);
       std::vector<float> out(data.size());
-      quantize(make_quant_spec(spelling, "stochastic", 1234), data.data(), out.data(), data.size(), {64, 3000});
+      quantize(make_quant_spec(spelling, "stochastic", 1234), data.data(), out.data(), data.size(),
+               {64, 3000});
       results.push_back(out);
     }
     EXPECT_EQ(test::first_mismatch(results[0], results[1]), -1) << spelling;

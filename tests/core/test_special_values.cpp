@@ -16,7 +16,8 @@ TEST(SpecialValues, SignedZeroSurvivesEveryFormat) {
   for (const auto& row : format_table())
     for (Rounding r : all_roundings()) {
       const std::string rounding(rounding_name(r));
-      EXPECT_EQ(test::bits_of(q(row.name.c_str(), -0.0f, rounding.c_str())), 0x80000000u) << row.name;
+      EXPECT_EQ(test::bits_of(q(row.name.c_str(), -0.0f, rounding.c_str())), 0x80000000u)
+          << row.name;
       EXPECT_EQ(test::bits_of(q(row.name.c_str(), 0.0f, rounding.c_str())), 0u) << row.name;
     }
   EXPECT_EQ(test::bits_of(q("fp16", -1e-30f)), 0x80000000u);  // underflow keeps the sign
@@ -25,7 +26,8 @@ TEST(SpecialValues, SignedZeroSurvivesEveryFormat) {
 TEST(SpecialValues, NanStaysNanEverywhere) {
   for (const auto& row : format_table())
     for (Rounding r : all_roundings())
-      EXPECT_TRUE(std::isnan(q(row.name.c_str(), NAN, std::string(rounding_name(r)).c_str()))) << row.name;
+      EXPECT_TRUE(std::isnan(q(row.name.c_str(), NAN, std::string(rounding_name(r)).c_str())))
+          << row.name;
 }
 
 TEST(SpecialValues, InfinityPerFormat) {
@@ -60,13 +62,14 @@ TEST(SpecialValues, OverflowFollowsIeeeForTheRoundingMode) {
 
 TEST(SpecialValues, SubnormalsAreGradual) {
   EXPECT_EQ(q("fp16", std::ldexp(1.0f, -24)), std::ldexp(1.0f, -24));
-  EXPECT_EQ(q("fp16", std::ldexp(1.0f, -25)), 0.0f);                     // tie to even: 0
+  EXPECT_EQ(q("fp16", std::ldexp(1.0f, -25)), 0.0f);  // tie to even: 0
   EXPECT_EQ(q("fp16", std::ldexp(1.5f, -25)), std::ldexp(1.0f, -24));
   EXPECT_EQ(q("fp16", std::ldexp(1.0f, -30), "up"), std::ldexp(1.0f, -24));
   EXPECT_EQ(q("fp8e4m3", 0.0025f), 0.001953125f);  // 1.28 * 2^-9: the smallest subnormal
   EXPECT_EQ(q("fp8e4m3", 0.003f), 0.00390625f);    // 1.536 * 2^-9 rounds to 2 * 2^-9
   EXPECT_EQ(q("bf16", std::ldexp(3.0f, -132)), std::ldexp(3.0f, -132));  // bf16 subnormal, exact
-  EXPECT_EQ(q("bf16", std::ldexp(1.0f, -134) + std::ldexp(1.0f, -149)), std::ldexp(1.0f, -133));  // above half
+  EXPECT_EQ(q("bf16", std::ldexp(1.0f, -134) + std::ldexp(1.0f, -149)),
+            std::ldexp(1.0f, -133));  // above half
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ TEST(Stochastic, SlicesWithIndexOffsetEqualTheWholeArray) {
   std::normal_distribution<float> normal;
   std::vector<float> in(10000);
   for (auto& v : in) v = normal(gen);
-  for (const char* spelling : {"fp8e4m3", "fixed:8:5", "bfp:8:block32", "dt8:block32", "int:4:block16"}) {
+  for (const char* spelling :
+       {"fp8e4m3", "fixed:8:5", "bfp:8:block32", "dt8:block32", "int:4:block16"}) {
     for (bool reference : {false, true}) {
       const auto run = reference ? quantize_reference : quantize;
       QuantSpec spec = make_quant_spec(spelling, "stochastic", 77, 5);
@@ -80,7 +81,8 @@ TEST(Stochastic, SlicesWithIndexOffsetEqualTheWholeArray) {
         spec.index_offset = begin;
         run(spec, in.data() + begin, sliced.data() + begin, end - begin, {});
       }
-      EXPECT_EQ(test::first_mismatch(whole, sliced), -1) << spelling << (reference ? " (reference)" : "");
+      EXPECT_EQ(test::first_mismatch(whole, sliced), -1)
+          << spelling << (reference ? " (reference)" : "");
     }
   }
 }
@@ -92,7 +94,8 @@ TEST(Stochastic, DeterministicPerSeedAndStream) {
   for (auto& v : in) v = normal(gen);
   auto run = [&](uint64_t seed, uint64_t stream) {
     std::vector<float> out(in.size());
-    quantize(make_quant_spec("fp8e4m3", "stochastic", seed, stream), in.data(), out.data(), in.size());
+    quantize(make_quant_spec("fp8e4m3", "stochastic", seed, stream), in.data(), out.data(),
+             in.size());
     return out;
   };
   EXPECT_EQ(run(1, 0), run(1, 0));

@@ -17,7 +17,8 @@ std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("swalp_idx_test_" + name)).string();
 }
 
-std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims,
+                               const std::vector<uint8_t>& values) {
   std::vector<uint8_t> bytes = {0, 0, 0x08, uint8_t(dims.size())};
   for (uint32_t d : dims)
     for (int shift : {24, 16, 8, 0}) bytes.push_back(uint8_t(d >> shift));
@@ -26,7 +27,8 @@ std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vec
 }
 
 void write_plain(const std::string& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {

@@ -60,17 +60,17 @@ enum class FormatKind {
 
 struct Format {
   FormatKind kind = FormatKind::kIdentity;
-  FloatFormat element;      // kFloat, and kMx with a float element
-  int bits = 32;            // kFixed/kBlockFloat: word length; kInt: B; kMx: element bits
-  int frac_bits = 0;        // kFixed: FL
-  Scope scope;              // shared-scale kinds
-  bool mx_int8 = false;     // kMx with MXINT8 elements (fixed point 1.6, symmetric +-127)
-  int mx_emax = 0;          // kMx: emax of the element (OCP MX v1.0); scale 2^(floor(log2 amax)-emax)
-  std::string spelling;     // canonical lower-case spelling; parse_format(spelling) == *this
+  FloatFormat element;   // kFloat, and kMx with a float element
+  int bits = 32;         // kFixed/kBlockFloat: word length; kInt: B; kMx: element bits
+  int frac_bits = 0;     // kFixed: FL
+  Scope scope;           // shared-scale kinds
+  bool mx_int8 = false;  // kMx with MXINT8 elements (fixed point 1.6, symmetric +-127)
+  int mx_emax = 0;       // kMx: emax of the element (OCP MX v1.0); scale 2^(floor(log2 amax)-emax)
+  std::string spelling;  // canonical lower-case spelling; parse_format(spelling) == *this
 
   bool shares_scale() const {
-    return kind == FormatKind::kBlockFloat || kind == FormatKind::kMx ||
-           kind == FormatKind::kInt || kind == FormatKind::kDynamicTree;
+    return kind == FormatKind::kBlockFloat || kind == FormatKind::kMx || kind == FormatKind::kInt ||
+           kind == FormatKind::kDynamicTree;
   }
   // Spelling of the scope: tensor, row, col or blockN.
   std::string scope_name() const;

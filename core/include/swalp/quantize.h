@@ -3,9 +3,9 @@
 // Numeric contract (DESIGN.md sections 3-4; details per format in docs/formats.md):
 //  - Output element i is the float32 value of the format's number chosen by the rounding mode.
 //  - Stochastic rounding rounds the magnitude away from zero iff u < frac * 2^24, where u is
-//    the top 24 bits of philox_bits(seed, stream, index_offset + i) (rng.h) and frac in [0, 1) is the exact
-//    distance of |x| from the lower magnitude neighbour, in units of the gap to the upper one.
-//    The result depends only on (seed, stream, i): identical for any thread count.
+//    the top 24 bits of philox_bits(seed, stream, index_offset + i) (rng.h) and frac in [0, 1) is
+//    the exact distance of |x| from the lower magnitude neighbour, in units of the gap to the upper
+//    one. The result depends only on (seed, stream, i): identical for any thread count.
 //  - Shared-scale formats (bfp, mx, int, dt8) take their scale per scope of `shape`; a NaN in
 //    a scope makes the whole scope NaN; an Inf is an error for bfp, int and dt8, and makes the
 //    block NaN for mx (OCP MX v1.0).

@@ -31,10 +31,10 @@ inline std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> ctr, Philox
 // The 32 random bits of element `index` of stream `stream` under `seed`.
 inline uint32_t philox_bits(uint64_t seed, uint64_t stream, uint64_t index) {
   const uint64_t block = index >> 2;
-  const auto words = philox4x32_10(
-      {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
-       static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)},
-      {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
+  const auto words =
+      philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
+                     static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)},
+                    {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
   return words[index & 3];
 }
 

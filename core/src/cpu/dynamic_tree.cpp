@@ -26,7 +26,8 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
   }
   for (uint32_t m : absmax)
     if (m == 0x7f800000u)
-      throw InvalidInput("format " + format.spelling + " cannot encode Inf: a scope holds an infinite value");
+      throw InvalidInput("format " + format.spelling +
+                         " cannot encode Inf: a scope holds an infinite value");
   const auto& table = dt8_magnitudes();
   // Lower neighbour lookup: normalized magnitudes are in [0, 1]; the top 16 bits of a float
   // (exponent and 7 mantissa bits) pick a bucket holding at most a couple of table entries.
@@ -65,15 +66,25 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
     const size_t hi = lower + 1;  // first magnitude above `normalized`
     size_t pick = hi - 1;
     if (hi < table.size() && table[pick] != normalized) {
-      const double below = double(normalized) - table[hi - 1], above = double(table[hi]) - normalized;
+      const double below = double(normalized) - table[hi - 1],
+                   above = double(table[hi]) - normalized;
       bool up = false;
       switch (rounding) {
-        case Rounding::kNearest: up = below > above || (below == above && (hi - 1) % 2 == 1); break;
-        case Rounding::kZero: up = false; break;
-        case Rounding::kUp: up = !negative; break;
-        case Rounding::kDown: up = negative; break;
+        case Rounding::kNearest:
+          up = below > above || (below == above && (hi - 1) % 2 == 1);
+          break;
+        case Rounding::kZero:
+          up = false;
+          break;
+        case Rounding::kUp:
+          up = !negative;
+          break;
+        case Rounding::kDown:
+          up = negative;
+          break;
         case Rounding::kStochastic:
-          up = double(philox_bits(seed, stream, index_offset + i) >> 8) < below / (below + above) * 16777216.0;
+          up = double(philox_bits(seed, stream, index_offset + i) >> 8) <
+               below / (below + above) * 16777216.0;
           break;
       }
       pick = up ? hi : hi - 1;

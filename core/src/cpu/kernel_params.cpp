@@ -21,7 +21,6 @@ float pow2(int e) {
   return v;
 }
 
-
 // Splits 2^e (e <= 149 + 127) into two float factors, each a power of two in float range.
 void split_pow2(int e, float& first, float& second) {
   if (e > 127) {
@@ -74,9 +73,12 @@ GridConsts make_grid_consts(int grid_exponent, float kmax_positive, float kmax_n
 
 float scope_kmax(const Format& format, ScopedKind kind) {
   switch (kind) {
-    case ScopedKind::kBlockFloat: return float_at_or_below(std::ldexp(1.0, format.bits - 1) - 1);
-    case ScopedKind::kInt: return float((1 << (format.bits - 1)) - 1);
-    default: return 127.0f;  // MXINT8; unused for float elements
+    case ScopedKind::kBlockFloat:
+      return float_at_or_below(std::ldexp(1.0, format.bits - 1) - 1);
+    case ScopedKind::kInt:
+      return float((1 << (format.bits - 1)) - 1);
+    default:
+      return 127.0f;  // MXINT8; unused for float elements
   }
 }
 
@@ -89,8 +91,9 @@ ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits) {
     return p;
   }
   if (absmax_bits == 0x7f800000u) {
-    p.action = (kind == ScopedKind::kMxFloat || kind == ScopedKind::kMxInt8) ? ScopeAction::kNan
-                                                                             : ScopeAction::kInfError;
+    p.action = (kind == ScopedKind::kMxFloat || kind == ScopedKind::kMxInt8)
+                   ? ScopeAction::kNan
+                   : ScopeAction::kInfError;
     return p;
   }
   if (absmax_bits == 0) {

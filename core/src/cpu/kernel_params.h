@@ -14,8 +14,8 @@ namespace swalp::detail {
 // Float formats, rounded on the magnitude t scaled so the grid step is 1:
 // normal range: t = 1.mantissa * 2^M (exponent field replaced), subnormal range: |x| * 2^(M-emin).
 struct FloatConsts {
-  int32_t t_exponent_bits;   // (127 + M) << 23
-  int32_t min_normal_bits;   // float32 bits of 2^emin
+  int32_t t_exponent_bits;     // (127 + M) << 23
+  int32_t min_normal_bits;     // float32 bits of 2^emin
   float sub_down1, sub_down2;  // product 2^(M - emin), split so each factor is a float
   float sub_up1, sub_up2;      // product 2^(emin - M); each factor normal, since a subnormal
                                // operand costs a microcode assist on every lane
@@ -40,8 +40,8 @@ enum class ScopeAction : int32_t { kQuantize, kCopy, kNan, kInfError };
 
 struct ScopeParams {
   ScopeAction action = ScopeAction::kQuantize;
-  GridConsts grid;   // bfp, mx (scale), mx int8 elements
-  float scale = 0;   // int:B (absmax / qmax), dt8 (absmax)
+  GridConsts grid;  // bfp, mx (scale), mx int8 elements
+  float scale = 0;  // int:B (absmax / qmax), dt8 (absmax)
 };
 
 enum class ScopedKind { kBlockFloat, kMxFloat, kMxInt8, kInt };

@@ -3,8 +3,8 @@
 // OpenMP loop included. Oracle: core/src/ref/reference.cpp.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/quantize_kernels.cpp"
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/cache_control.h>
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -33,7 +33,8 @@ constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
 // One lane: no 64-bit repartition; the scalar definition is the kernel.
 void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out,
                   const float* = nullptr, const float* = nullptr) {
-  for (size_t j = 0; j < count; ++j) out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
+  for (size_t j = 0; j < count; ++j)
+    out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
 }
 #else
 // 32x32 -> 64-bit products of every lane with m: low and high 32-bit halves.
@@ -84,8 +85,9 @@ HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, u
   }
   PhiloxBlocks<kGroup>(c0, c1, c2, c3, key);
   for (int g = 0; g < kGroup; ++g)
-    hn::StoreInterleaved4(hn::ShiftRight<8>(c0[g]), hn::ShiftRight<8>(c1[g]), hn::ShiftRight<8>(c2[g]),
-                          hn::ShiftRight<8>(c3[g]), du, dst + 4 * g * lanes);
+    hn::StoreInterleaved4(hn::ShiftRight<8>(c0[g]), hn::ShiftRight<8>(c1[g]),
+                          hn::ShiftRight<8>(c2[g]), hn::ShiftRight<8>(c3[g]), du,
+                          dst + 4 * g * lanes);
 }
 
 // Writes 4 words (top 24 bits each) per block for blocks [first_block, end_block), whole vectors.
@@ -108,13 +110,15 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
     if ((block & 0xffffffffu) + lanes > 0x100000000ull) {  // low counter word wraps: scalar
       for (size_t j = 0; j < lanes; ++j) {
         const uint64_t b = block + j;
-        const auto w = philox4x32_10({uint32_t(b), uint32_t(b >> 32), uint32_t(stream), uint32_t(stream >> 32)}, key);
+        const auto w = philox4x32_10(
+            {uint32_t(b), uint32_t(b >> 32), uint32_t(stream), uint32_t(stream >> 32)}, key);
         for (int k = 0; k < 4; ++k) dst[4 * j + k] = w[k] >> 8;
       }
       continue;
     }
     constexpr int kGroup = 2;
-    if (block + kGroup * lanes <= end_block && (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
+    if (block + kGroup * lanes <= end_block &&
+        (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
       FillBlockGroup<kGroup>(block, stream, key, dst);
       block += (kGroup - 1) * lanes;
       if (prefetch_in) {
@@ -150,10 +154,10 @@ void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, in
   scratch.resize(4 * (end_block - direct_end + lanes));
   FillBlocks(direct_end, end_block, stream, key, scratch.data());
   const size_t done = 4 * (direct_end - first_block);
-  std::memcpy(out + done, scratch.data() + (direct ? 0 : (first & 3)), (count - done) * sizeof(int32_t));
+  std::memcpy(out + done, scratch.data() + (direct ? 0 : (first & 3)),
+              (count - done) * sizeof(int32_t));
 }
 #endif
-
 
 // Rounds magnitudes t >= 0 (in grid steps) to integers by mode R. `random24` holds the top 24
 // random bits of each element; `negative` is true where the input was negative.
@@ -192,8 +196,9 @@ struct FloatVecs {
 
 HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
   const DI di;
-  return {hn::Set(di, c.min_normal_bits), hn::Set(di, c.t_exponent_bits), hn::Set(di, c.max_bits),
-          hn::Set(df, c.sub_down1),       hn::Set(df, c.sub_down2),        hn::Set(df, c.sub_up1),
+  return {hn::Set(di, c.min_normal_bits), hn::Set(di, c.t_exponent_bits),
+          hn::Set(di, c.max_bits),        hn::Set(df, c.sub_down1),
+          hn::Set(df, c.sub_down2),       hn::Set(df, c.sub_up1),
           hn::Set(df, c.sub_up2),         c.saturate,
           c.min_normal_bits <= 0x00800000};
 }
@@ -227,7 +232,8 @@ HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
   // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
   VF t = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
   if (any_subnormal)
-    t = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
+    t = hn::IfThenElse(subnormal,
+                       hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
   const VF k = RoundMagnitude<R>(df, t, random24, negative);
   // Back: the integer add moves the exponent and carries a round-up into the next binade.
   VF y = hn::BitCast(df, hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
@@ -355,7 +361,8 @@ void ElementwiseImpl(const ElementwiseJob& job) {
     if constexpr (R == Rounding::kStochastic) {
       // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
       // memory traffic overlaps it instead of following it.
-      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin, job.out + begin);
+      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin,
+                   job.out + begin);
       random = random24;
     }
     if (job.is_float) {
@@ -381,7 +388,8 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
     case ScopeAction::kInfError:
       std::fill(out, out + count, std::numeric_limits<float>::quiet_NaN());
       return;
-    case ScopeAction::kQuantize: break;
+    case ScopeAction::kQuantize:
+      break;
   }
   const GridVecs grid = BroadcastGrid(df, p.grid);
   switch (job.kind) {
@@ -415,9 +423,15 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
   const int exponent = int(absmax >> 23) - 127;
   int grid_exponent;
   switch (job.kind) {
-    case ScopedKind::kBlockFloat: grid_exponent = exponent + 2 - job.format.bits; break;
-    case ScopedKind::kMxInt8: grid_exponent = std::min(exponent - job.format.mx_emax, 127) - 6; break;
-    default: grid_exponent = std::min(exponent - job.format.mx_emax, 127); break;
+    case ScopedKind::kBlockFloat:
+      grid_exponent = exponent + 2 - job.format.bits;
+      break;
+    case ScopedKind::kMxInt8:
+      grid_exponent = std::min(exponent - job.format.mx_emax, 127) - 6;
+      break;
+    default:
+      grid_exponent = std::min(exponent - job.format.mx_emax, 127);
+      break;
   }
   if (grid_exponent < -126 || grid_exponent > 126) return false;
   const DF df;
@@ -479,7 +493,9 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       for (size_t c = 0; c < chunks; ++c) {
         HWY_ALIGN int32_t random24[kChunk];
         const size_t b = begin + c * kChunk, count = std::min(kChunk, end - b);
-        if (kRandom) FillRandom24(job.seed, job.stream, job.index_offset + b, count, random24, job.in + b, job.out + b);
+        if (kRandom)
+          FillRandom24(job.seed, job.stream, job.index_offset + b, count, random24, job.in + b,
+                       job.out + b);
         QuantizeSegment<R>(job, element, params, job.in + b, job.out + b, count,
                            kRandom ? random24 : nullptr);
       }
@@ -500,8 +516,8 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       segment_range(first, group_begin, end);
       segment_range(last - 1, begin, group_end);
       if (kRandom)
-        FillRandom24(job.seed, job.stream, job.index_offset + group_begin, group_end - group_begin, random24.data(),
-                     job.in + group_begin, job.out + group_begin);
+        FillRandom24(job.seed, job.stream, job.index_offset + group_begin, group_end - group_begin,
+                     random24.data(), job.in + group_begin, job.out + group_begin);
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
         const uint32_t absmax = AbsMaxBits(job.in + begin, end - begin);
@@ -511,7 +527,8 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
           continue;
         const ScopeParams params = make_scope_params(job, absmax);
         if (params.action == ScopeAction::kInfError) inf_seen = true;
-        QuantizeSegment<R>(job, element, params, job.in + begin, job.out + begin, end - begin, random);
+        QuantizeSegment<R>(job, element, params, job.in + begin, job.out + begin, end - begin,
+                           random);
       }
     }
   }
@@ -550,7 +567,8 @@ bool ColumnScopesImpl(const ScopedJob& job) {
     const size_t r = task / pieces_per_row, c0 = (task % pieces_per_row) * kChunk;
     const size_t count = std::min(kChunk, cols - c0), begin = r * cols + c0;
     if constexpr (R == Rounding::kStochastic)
-      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin, job.out + begin);
+      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin,
+                   job.out + begin);
     const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
     const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
     const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());
@@ -566,7 +584,8 @@ bool ColumnScopesImpl(const ScopedJob& job) {
                   R == Rounding::kStochastic ? random24 : nullptr, [&](VF v, VI rnd, size_t i) {
                     VF y;
                     if (job.kind == ScopedKind::kInt) {
-                      y = QuantizeIntVec<R>(df, v, rnd, load(scale.data(), i, df), load(kpos.data(), i, df));
+                      y = QuantizeIntVec<R>(df, v, rnd, load(scale.data(), i, df),
+                                            load(kpos.data(), i, df));
                     } else {
                       const GridVecs g{load(down1.data(), i, df), load(down2.data(), i, df),
                                        load(up.data(), i, df), load(kpos.data(), i, df),
@@ -575,8 +594,9 @@ bool ColumnScopesImpl(const ScopedJob& job) {
                     }
                     const VI act = load(action.data(), i, di);
                     y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(act, copy_action)), v, y);
-                    const auto not_quantized = hn::And(hn::Not(hn::RebindMask(df, hn::Eq(act, quantize_action))),
-                                                       hn::Not(hn::RebindMask(df, hn::Eq(act, copy_action))));
+                    const auto not_quantized =
+                        hn::And(hn::Not(hn::RebindMask(df, hn::Eq(act, quantize_action))),
+                                hn::Not(hn::RebindMask(df, hn::Eq(act, copy_action))));
                     return hn::IfThenElse(not_quantized, nan, y);
                   });
   }
@@ -586,11 +606,16 @@ bool ColumnScopesImpl(const ScopedJob& job) {
 template <template <Rounding> class Fn, class Job>
 auto ByRounding(Rounding rounding, const Job& job) {
   switch (rounding) {
-    case Rounding::kStochastic: return Fn<Rounding::kStochastic>::Run(job);
-    case Rounding::kZero: return Fn<Rounding::kZero>::Run(job);
-    case Rounding::kUp: return Fn<Rounding::kUp>::Run(job);
-    case Rounding::kDown: return Fn<Rounding::kDown>::Run(job);
-    default: return Fn<Rounding::kNearest>::Run(job);
+    case Rounding::kStochastic:
+      return Fn<Rounding::kStochastic>::Run(job);
+    case Rounding::kZero:
+      return Fn<Rounding::kZero>::Run(job);
+    case Rounding::kUp:
+      return Fn<Rounding::kUp>::Run(job);
+    case Rounding::kDown:
+      return Fn<Rounding::kDown>::Run(job);
+    default:
+      return Fn<Rounding::kNearest>::Run(job);
   }
 }
 
@@ -606,7 +631,9 @@ struct ScopedFn {
   }
 };
 
-void QuantizeElementwise(const ElementwiseJob& job) { ByRounding<ElementwiseFn>(job.rounding, job); }
+void QuantizeElementwise(const ElementwiseJob& job) {
+  ByRounding<ElementwiseFn>(job.rounding, job);
+}
 bool QuantizeScoped(const ScopedJob& job) { return ByRounding<ScopedFn>(job.rounding, job); }
 
 }  // namespace HWY_NAMESPACE

@@ -21,7 +21,9 @@ constexpr double kTwo24 = 16777216.0;
 struct Context {
   const QuantSpec& spec;
   uint32_t random_bits(size_t i) const {
-    return spec.rounding == Rounding::kStochastic ? philox_bits(spec.seed, spec.stream, spec.index_offset + i) : 0;
+    return spec.rounding == Rounding::kStochastic
+               ? philox_bits(spec.seed, spec.stream, spec.index_offset + i)
+               : 0;
   }
 };
 
@@ -35,9 +37,12 @@ double pick_neighbour(double a, double lo, double hi, bool lo_even, Rounding rou
       if (a - lo < hi - a) return lo;
       if (a - lo > hi - a) return hi;
       return lo_even ? lo : hi;
-    case Rounding::kZero: return lo;
-    case Rounding::kUp: return negative ? lo : hi;
-    case Rounding::kDown: return negative ? hi : lo;
+    case Rounding::kZero:
+      return lo;
+    case Rounding::kUp:
+      return negative ? lo : hi;
+    case Rounding::kDown:
+      return negative ? hi : lo;
     case Rounding::kStochastic: {
       const double frac = (a - lo) / (hi - lo);
       return double(bits >> 8) < frac * kTwo24 ? hi : lo;
@@ -56,10 +61,14 @@ double round_to_grid(double a, double q, Rounding rounding, bool negative, uint3
 // True when the mode would carry an overflowing magnitude further from zero (IEEE: to Inf).
 bool rounds_away(Rounding rounding, bool negative) {
   switch (rounding) {
-    case Rounding::kZero: return false;
-    case Rounding::kUp: return !negative;
-    case Rounding::kDown: return negative;
-    default: return true;
+    case Rounding::kZero:
+      return false;
+    case Rounding::kUp:
+      return !negative;
+    case Rounding::kDown:
+      return negative;
+    default:
+      return true;
   }
 }
 
@@ -153,9 +162,9 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
       case FormatKind::kMx: {
         const int scale_exp = std::clamp(floor_log2(m) - format.mx_emax, -127, 127);
         const double v = std::ldexp(x, -scale_exp);
-        const double element =
-            format.mx_int8 ? ref_grid_clamped(v, 1.0 / 64, 127.0 / 64, 127.0 / 64, spec.rounding, bits)
-                           : ref_float(format.element, v, spec.rounding, bits);
+        const double element = format.mx_int8 ? ref_grid_clamped(v, 1.0 / 64, 127.0 / 64,
+                                                                 127.0 / 64, spec.rounding, bits)
+                                              : ref_float(format.element, v, spec.rounding, bits);
         y = std::ldexp(element, scale_exp);
         break;
       }
@@ -164,7 +173,8 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
         const float qmax = float((1 << (format.bits - 1)) - 1);
         const float scale = float(m) / qmax;
         const double t = x == 0 ? 0.0 : double(std::fabs(in[i]) / scale);
-        const double k = std::min(round_to_grid(t, 1.0, spec.rounding, negative, bits), double(qmax));
+        const double k =
+            std::min(round_to_grid(t, 1.0, spec.rounding, negative, bits), double(qmax));
         y = std::copysign(double(float(k) * scale), x);
         break;
       }
@@ -173,15 +183,15 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
         const float n = std::fabs(in[i]) / float(m);
         size_t lo = 0;
         while (lo + 1 < table.size() && table[lo + 1] <= n) ++lo;
-        const double picked =
-            lo + 1 == table.size()
-                ? table[lo]
-                : pick_neighbour(n, table[lo], table[lo + 1], lo % 2 == 0, spec.rounding, negative,
-                                 bits);
+        const double picked = lo + 1 == table.size()
+                                  ? table[lo]
+                                  : pick_neighbour(n, table[lo], table[lo + 1], lo % 2 == 0,
+                                                   spec.rounding, negative, bits);
         y = std::copysign(double(float(picked) * float(m)), x);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     result[i] = static_cast<float>(y);
   }
@@ -201,7 +211,8 @@ void quantize_reference(const QuantSpec& spec, const float* in, float* out, size
       return;
     case FormatKind::kFloat:
       for (size_t i = 0; i < n; ++i)
-        out[i] = static_cast<float>(ref_float(format.element, in[i], spec.rounding, ctx.random_bits(i)));
+        out[i] =
+            static_cast<float>(ref_float(format.element, in[i], spec.rounding, ctx.random_bits(i)));
       return;
     case FormatKind::kFixed: {
       const double q = std::ldexp(1.0, -format.frac_bits);
@@ -211,7 +222,8 @@ void quantize_reference(const QuantSpec& spec, const float* in, float* out, size
                                                      spec.rounding, ctx.random_bits(i)));
       return;
     }
-    default: ref_shared_scale(spec, layout, in, out);
+    default:
+      ref_shared_scale(spec, layout, in, out);
   }
 }
 
