@@ -127,15 +127,8 @@ std::vector<float> decode_text_floats(const std::string& text) {
 }
 
 void write_raw_floats(const std::string& path, const std::vector<float>& values) {
-  const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
-                               values.size() * sizeof(float));
-  if (!path.empty() && path != "-") {
-    io::write_file_atomic(path, bytes);
-    return;
-  }
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
-      std::fflush(stdout) != 0)
-    throw RuntimeFailure(std::string("cannot write to stdout: ") + std::strerror(errno));
+  write_all(path, std::string_view(reinterpret_cast<const char*>(values.data()),
+                                   values.size() * sizeof(float)));
 }
 
 std::string encode_text_floats(const std::vector<float>& values) {
@@ -150,7 +143,7 @@ std::string encode_text_floats(const std::vector<float>& values) {
   return out;
 }
 
-void write_all(const std::string& path, const std::string& bytes) {
+void write_all(const std::string& path, std::string_view bytes) {
   if (!path.empty() && path != "-") {
     io::write_file_atomic(path, bytes);
     return;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace swalp::cli {
@@ -27,7 +28,7 @@ void write_raw_floats(const std::string& path, const std::vector<float>& values)
 std::string encode_text_floats(const std::vector<float>& values);
 
 // To stdout when path is empty or "-", else atomically to the file.
-void write_all(const std::string& path, const std::string& bytes);
+void write_all(const std::string& path, std::string_view bytes);
 
 // "D0,D1,..." into dimensions; throws InvalidInput naming the bad field.
 std::vector<int64_t> parse_shape(const std::string& text);

@@ -440,6 +440,27 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
                       hn::BitCast(df, hn::Set(di, (127 + grid_exponent) << 23)),
                       hn::Set(df, job.kmax), hn::Set(df, job.kmax)};
   if (job.kind == ScopedKind::kMxFloat) {
+    // Rounding to the element format scaled by 2^grid_exponent is rounding to a float format
+    // whose exponent range is shifted by grid_exponent: the normal-range bit trick does not
+    // depend on the scale, so only the subnormal boundary, its factors and the maximum move.
+    // That needs no scaling of the data when every shifted constant is a normal float32 and
+    // the subnormal factor is >= 1 (no underflow); other blocks take the scaling path.
+    const int man_bits = job.format.element.man_bits, emin = job.format.element.emin();
+    const int down_exponent = man_bits - emin - grid_exponent;
+    const int up_exponent = emin + grid_exponent - man_bits;
+    const int max_exponent = job.format.element.emax() + grid_exponent;
+    if (down_exponent >= 0 && down_exponent <= 127 && up_exponent >= -126 && max_exponent <= 126) {
+      FloatVecs shifted = element;
+      shifted.min_normal_bits = hn::Add(element.min_normal_bits, hn::Set(di, grid_exponent << 23));
+      shifted.max_bits = hn::Add(element.max_bits, hn::Set(di, grid_exponent << 23));
+      shifted.sub_down1 = hn::BitCast(df, hn::Set(di, (127 + down_exponent) << 23));
+      shifted.sub_up1 = hn::BitCast(df, hn::Set(di, (127 + up_exponent) << 23));
+      shifted.sub_down2 = shifted.sub_up2 = hn::Set(df, 1.0f);
+      ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
+        return QuantizeFloatVec<R>(df, v, r, shifted);
+      });
+      return true;
+    }
     ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
       return QuantizeMxFloatVec<R>(df, v, r, grid, element);
     });
