@@ -27,8 +27,9 @@ int main(int argc, char** argv) try {
     return 2;
   }
   std::vector<std::string> formats = swalp::named_format_spellings();
-  for (const char* f : {"fixed:8:6", "fixed:16:8", "bfp:8", "bfp:8:block32", "bfp:8:row",
-                        "mx:fp8e4m3", "mx:fp4e2m1", "mx:int8", "int:8", "int:8:block64", "dt8"})
+  for (const char* f :
+       {"fixed:8:6", "fixed:16:8", "bfp:8", "bfp:8:block32", "bfp:8:row", "bfp:8:col", "mx:fp8e4m3",
+        "mx:fp4e2m1", "mx:int8", "int:8", "int:8:block64", "dt8"})
     formats.push_back(f);
   if (!json)
     std::printf(

@@ -456,9 +456,8 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
       shifted.sub_down1 = hn::BitCast(df, hn::Set(di, (127 + down_exponent) << 23));
       shifted.sub_up1 = hn::BitCast(df, hn::Set(di, (127 + up_exponent) << 23));
       shifted.sub_down2 = shifted.sub_up2 = hn::Set(df, 1.0f);
-      ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
-        return QuantizeFloatVec<R>(df, v, r, shifted);
-      });
+      ForEachVector(in, out, count, random24,
+                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, shifted); });
       return true;
     }
     ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
@@ -556,21 +555,47 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
   return !inf_seen;
 }
 
+// Largest magnitude bits of each column of a rows x cols row-major array: tasks take column
+// ranges and sweep the rows, so each task's running maxima stay in cache.
+HWY_INLINE std::vector<uint32_t> ColumnAbsMaxBits(const float* in, size_t rows, size_t cols) {
+  std::vector<int32_t> absmax(cols + kMaxLanes, 0);
+  const size_t pieces = (cols + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (rows * cols > 8 * kChunk)
+  for (size_t piece = 0; piece < pieces; ++piece) {
+    const DF df;
+    const DI di;
+    const size_t lanes = hn::Lanes(df);
+    const size_t c0 = piece * kChunk, c1 = std::min(cols, c0 + kChunk);
+    const VI magnitude_mask = hn::Set(di, 0x7fffffff);
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = in + r * cols;
+      size_t c = c0;
+      for (; c + lanes <= c1; c += lanes) {
+        const VI bits = hn::And(hn::BitCast(di, hn::LoadU(df, row + c)), magnitude_mask);
+        hn::StoreU(hn::Max(hn::LoadU(di, absmax.data() + c), bits), di, absmax.data() + c);
+      }
+      for (; c < c1; ++c) {
+        int32_t bits;
+        std::memcpy(&bits, row + c, sizeof bits);
+        absmax[c] = std::max(absmax[c], bits & 0x7fffffff);
+      }
+    }
+  }
+  return std::vector<uint32_t>(absmax.begin(), absmax.begin() + cols);
+}
+
 // Column scope: per-column parameters, loaded as vectors alongside the data.
 template <Rounding R>
 bool ColumnScopesImpl(const ScopedJob& job) {
   const size_t rows = job.layout.rows, cols = job.layout.cols;
   if (job.layout.n == 0) return true;
-  std::vector<uint32_t> absmax(cols, 0);
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < cols; ++c) {
-      uint32_t bits;
-      std::memcpy(&bits, job.in + r * cols + c, sizeof bits);
-      absmax[c] = std::max(absmax[c], bits & 0x7fffffffu);
-    }
-  // Parameter planes, one value per column: down1, down2, up, kmax+, kmax-, scale, action.
-  std::vector<float> down1(cols), down2(cols), up(cols), kpos(cols), kneg(cols), scale(cols);
-  std::vector<int32_t> action(cols);
+  const std::vector<uint32_t> absmax = ColumnAbsMaxBits(job.in, rows, cols);
+  // Parameter planes, one value per column, padded so whole vectors can be loaded at any
+  // column: down1, down2, up, kmax+, kmax-, scale, action.
+  const size_t padded = cols + kMaxLanes;
+  std::vector<float> down1(padded), down2(padded), up(padded), kpos(padded), kneg(padded),
+      scale(padded, 1.0f);
+  std::vector<int32_t> action(padded, int32_t(ScopeAction::kCopy));
   for (size_t c = 0; c < cols; ++c) {
     const ScopeParams p = make_scope_params(job, absmax[c]);
     if (p.action == ScopeAction::kInfError) return false;
@@ -593,32 +618,25 @@ bool ColumnScopesImpl(const ScopedJob& job) {
     const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
     const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
     const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());
-    // Column parameters are padded by ForEachVector's tail only for data; copy them likewise.
-    auto load = [&](const auto* plane, size_t offset, auto d) {
-      using T = std::remove_const_t<std::remove_pointer_t<decltype(plane)>>;
-      HWY_ALIGN T padded[kMaxLanes] = {};
-      const size_t available = std::min(hn::Lanes(df), count - offset);
-      std::copy(plane + c0 + offset, plane + c0 + offset + available, padded);
-      return hn::Load(d, padded);
-    };
     ForEachVector(job.in + begin, job.out + begin, count,
                   R == Rounding::kStochastic ? random24 : nullptr, [&](VF v, VI rnd, size_t i) {
+                    const size_t c = c0 + i;
                     VF y;
                     if (job.kind == ScopedKind::kInt) {
-                      y = QuantizeIntVec<R>(df, v, rnd, load(scale.data(), i, df),
-                                            load(kpos.data(), i, df));
+                      y = QuantizeIntVec<R>(df, v, rnd, hn::LoadU(df, scale.data() + c),
+                                            hn::LoadU(df, kpos.data() + c));
                     } else {
-                      const GridVecs g{load(down1.data(), i, df), load(down2.data(), i, df),
-                                       load(up.data(), i, df), load(kpos.data(), i, df),
-                                       load(kneg.data(), i, df)};
+                      const GridVecs g{hn::LoadU(df, down1.data() + c),
+                                       hn::LoadU(df, down2.data() + c),
+                                       hn::LoadU(df, up.data() + c), hn::LoadU(df, kpos.data() + c),
+                                       hn::LoadU(df, kneg.data() + c)};
                       y = QuantizeGridVec<R>(df, v, rnd, g);
                     }
-                    const VI act = load(action.data(), i, di);
-                    y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(act, copy_action)), v, y);
-                    const auto not_quantized =
-                        hn::And(hn::Not(hn::RebindMask(df, hn::Eq(act, quantize_action))),
-                                hn::Not(hn::RebindMask(df, hn::Eq(act, copy_action))));
-                    return hn::IfThenElse(not_quantized, nan, y);
+                    const VI act = hn::LoadU(di, action.data() + c);
+                    const auto copy = hn::RebindMask(df, hn::Eq(act, copy_action));
+                    const auto quantized = hn::RebindMask(df, hn::Eq(act, quantize_action));
+                    y = hn::IfThenElse(copy, v, y);
+                    return hn::IfThenElse(hn::Or(copy, quantized), y, nan);
                   });
   }
   return true;
