@@ -1,0 +1,222 @@
+// Per-target vector operations of the quantizers: rounding of magnitudes, the float, grid, MX
+// and linear-code kernels on one vector, and the loop helpers (Highway -inl.h: included once per
+// target by quantize_kernels.cpp). The scalar oracle is core/src/ref/reference.cpp.
+#if defined(SWALP_CPU_QUANTIZE_OPS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef SWALP_CPU_QUANTIZE_OPS_INL_H_
+#undef SWALP_CPU_QUANTIZE_OPS_INL_H_
+#else
+#define SWALP_CPU_QUANTIZE_OPS_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cpu/kernel_params.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace swalp::detail {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+using VF = hn::Vec<DF>;
+using VI = hn::Vec<DI>;
+
+constexpr size_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
+
+// Rounds magnitudes t >= 0 (in grid steps) to integers by mode R. `random24` holds the top 24
+// random bits of each element; `negative` is true where the input was negative.
+template <Rounding R>
+HWY_INLINE VF RoundMagnitudeSigned(DF df, VF t, VI random24, hn::Mask<DF> negative) {
+  if constexpr (R == Rounding::kNearest) {
+    return hn::Round(t);  // ties to even
+  } else if constexpr (R == Rounding::kZero) {
+    return hn::Floor(t);
+  } else if constexpr (R == Rounding::kUp) {
+    return hn::IfThenElse(negative, hn::Floor(t), hn::Ceil(t));
+  } else if constexpr (R == Rounding::kDown) {
+    return hn::IfThenElse(negative, hn::Ceil(t), hn::Floor(t));
+  } else {
+    // u < frac * 2^24 on integers u < 2^24, which float32 holds exactly.
+    const VF floor = hn::Floor(t);
+    const VF scaled_frac = hn::Mul(hn::Sub(t, floor), hn::Set(df, 16777216.0f));
+    const auto up = hn::Lt(hn::ConvertTo(df, random24), scaled_frac);
+    return hn::Add(floor, hn::IfThenElseZero(up, hn::Set(df, 1.0f)));
+  }
+}
+
+// Some emulated targets' Ceil returns -0 for 0; magnitudes carry no sign.
+template <Rounding R>
+HWY_INLINE VF RoundMagnitude(DF df, VF t, VI random24, hn::Mask<DF> negative) {
+  return hn::Abs(RoundMagnitudeSigned<R>(df, t, random24, negative));
+}
+
+// Float-format constants as vectors, broadcast once per job rather than per scope.
+struct FloatVecs {
+  VI min_normal_bits, t_exponent, max_bits;
+  VF sub_down1, sub_down2, sub_up1, sub_up2;
+  bool saturate;
+  bool rare_subnormals;  // the format's smallest normal is float32's: subnormal inputs are rare
+};
+
+HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
+  const DI di;
+  return {hn::Set(di, c.min_normal_bits), hn::Set(di, c.t_exponent_bits),
+          hn::Set(di, c.max_bits),        hn::Set(df, c.sub_down1),
+          hn::Set(df, c.sub_down2),       hn::Set(df, c.sub_up1),
+          hn::Set(df, c.sub_up2),         c.saturate,
+          c.min_normal_bits <= 0x00800000};
+}
+
+// Magnitude an overflowing result takes: Inf when the format has Inf, does not saturate, and
+// the mode carries the magnitude away from zero; the largest finite value otherwise.
+template <Rounding R>
+HWY_INLINE VF OverflowMagnitude(DF df, const FloatVecs& c, hn::Mask<DF> negative) {
+  const DI di;
+  const VF max = hn::BitCast(df, c.max_bits);
+  if (c.saturate) return max;
+  const VF inf = hn::BitCast(df, hn::Set(di, 0x7f800000));
+  if constexpr (R == Rounding::kZero) return max;
+  if constexpr (R == Rounding::kUp) return hn::IfThenElse(negative, max, inf);
+  if constexpr (R == Rounding::kDown) return hn::IfThenElse(negative, inf, max);
+  return inf;
+}
+
+template <Rounding R>
+HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
+  const DI di;
+  const VI bits = hn::BitCast(di, v);
+  const VI abs_bits = hn::And(bits, hn::Set(di, 0x7fffffff));
+  const auto negative = hn::RebindMask(df, hn::Lt(bits, hn::Zero(di)));
+  const auto subnormal = hn::RebindMask(df, hn::Lt(abs_bits, c.min_normal_bits));
+  // Whether any lane is in the target's subnormal range. Formats with float32's exponent range
+  // (bf16, tf32) almost never are, so they skip that path; for the others it is data-dependent
+  // and a branch would mispredict, so they always compute it.
+  const bool any_subnormal = !c.rare_subnormals || !hn::AllFalse(df, subnormal);
+  const VI t_exponent = c.t_exponent;
+  // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
+  VF t = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
+  if (any_subnormal)
+    t = hn::IfThenElse(subnormal,
+                       hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
+  const VF k = RoundMagnitude<R>(df, t, random24, negative);
+  // Back: the integer add moves the exponent and carries a round-up into the next binade.
+  VF y = hn::BitCast(df, hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
+                                 hn::And(abs_bits, hn::Set(di, 0x7f800000))));
+  if (any_subnormal) y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
+  const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), c.max_bits));
+  y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);
+  y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), hn::AndNot(hn::Set(di, 0x7fffffff), bits)));
+  // Inf and NaN inputs: rare, so one test and a branch.
+  const VI inf_bits = hn::Set(di, 0x7f800000);
+  const auto special = hn::RebindMask(df, hn::Gt(abs_bits, hn::Sub(inf_bits, hn::Set(di, 1))));
+  if (HWY_UNLIKELY(!hn::AllFalse(df, special))) {
+    if (!c.saturate) y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(abs_bits, inf_bits)), v, y);
+    y = hn::IfThenElse(hn::RebindMask(df, hn::Gt(abs_bits, inf_bits)), v, y);  // NaN stays
+  }
+  return y;
+}
+
+// Power-of-two grid with clamp (fixed, bfp, MXINT8). Parameters are vectors so that the same
+// code serves constants (broadcast) and per-column parameters (loaded).
+struct GridVecs {
+  VF down1, down2, up, kmax_positive, kmax_negative;
+};
+
+HWY_INLINE GridVecs BroadcastGrid(DF df, const GridConsts& g) {
+  return {hn::Set(df, g.down1), hn::Set(df, g.down2), hn::Set(df, g.up),
+          hn::Set(df, g.kmax_positive), hn::Set(df, g.kmax_negative)};
+}
+
+// |x| scaled to grid steps. A nonzero magnitude that would underflow below 2^-126 is raised
+// to 2^-126: every mode rounds all values in (0, 1) steps alike at that size, and keeps
+// directed and stochastic rounding exact where float32 scaling would flush to zero.
+HWY_INLINE VF ScaleToSteps(DF df, VF magnitude, VF down1, VF down2) {
+  const VF t = hn::Mul(hn::Mul(magnitude, down1), down2);
+  const VF tiny = hn::Set(df, 1.17549435e-38f);
+  const auto raise = hn::And(hn::Gt(magnitude, hn::Zero(df)), hn::Lt(t, tiny));
+  return hn::IfThenElse(raise, tiny, t);
+}
+
+template <Rounding R>
+HWY_INLINE VF QuantizeGridVec(DF df, VF v, VI random24, const GridVecs& g) {
+  const DI di;
+  const auto negative = hn::RebindMask(df, hn::Lt(hn::BitCast(di, v), hn::Zero(di)));
+  const VF magnitude = hn::Abs(v);
+  const VF t = ScaleToSteps(df, magnitude, g.down1, g.down2);
+  VF k = RoundMagnitude<R>(df, t, random24, negative);
+  k = hn::Min(k, hn::IfThenElse(negative, g.kmax_negative, g.kmax_positive));
+  const VF y = hn::CopySignToAbs(hn::Mul(k, g.up), v);
+  return hn::IfThenElse(hn::IsNaN(v), v, y);
+}
+
+// MX with float elements: scale into the element's range, round as the element, scale back.
+template <Rounding R>
+HWY_INLINE VF QuantizeMxFloatVec(DF df, VF v, VI random24, const GridVecs& g, const FloatVecs& c) {
+  const VF scaled = hn::CopySignToAbs(ScaleToSteps(df, hn::Abs(v), g.down1, g.down2), v);
+  return hn::Mul(QuantizeFloatVec<R>(df, scaled, random24, c), g.up);
+}
+
+// Symmetric linear code: t = |x| / scale, k = round(t) clamped to qmax, y = k * scale.
+template <Rounding R>
+HWY_INLINE VF QuantizeIntVec(DF df, VF v, VI random24, VF scale, VF qmax) {
+  const DI di;
+  const auto negative = hn::RebindMask(df, hn::Lt(hn::BitCast(di, v), hn::Zero(di)));
+  const VF magnitude = hn::Abs(v);
+  // A scale that underflowed to 0 would make 0/0: zero stays zero.
+  const VF t = hn::IfThenZeroElse(hn::Eq(magnitude, hn::Zero(df)), hn::Div(magnitude, scale));
+  const VF k = hn::Min(RoundMagnitude<R>(df, t, random24, negative), qmax);
+  return hn::CopySignToAbs(hn::Mul(k, scale), v);
+}
+
+// Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail, so the
+// tail goes through the same vector code. `random24` may be null (no stochastic rounding).
+template <class Op>
+HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const int32_t* random24,
+                              const Op& op) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes) {
+    const VI r = random24 ? hn::LoadU(di, random24 + i) : hn::Zero(di);
+    hn::StoreU(op(hn::LoadU(df, in + i), r, i), df, out + i);
+  }
+  if (i < count) {
+    HWY_ALIGN float tail_in[kMaxLanes] = {};
+    HWY_ALIGN float tail_out[kMaxLanes];
+    HWY_ALIGN int32_t tail_random[kMaxLanes] = {};
+    std::copy(in + i, in + count, tail_in);
+    if (random24) std::copy(random24 + i, random24 + count, tail_random);
+    hn::Store(op(hn::Load(df, tail_in), hn::Load(di, tail_random), i), df, tail_out);
+    std::copy(tail_out, tail_out + (count - i), out + i);
+  }
+}
+
+// Largest |x| of count elements as float32 magnitude bits; NaN orders above Inf.
+HWY_INLINE uint32_t AbsMaxBits(const float* in, size_t count) {
+  const DF df;
+  const DI di;
+  const size_t lanes = hn::Lanes(df);
+  const VI magnitude_mask = hn::Set(di, 0x7fffffff);
+  VI acc = hn::Zero(di);
+  size_t i = 0;
+  for (; i + lanes <= count; i += lanes)
+    acc = hn::Max(acc, hn::And(hn::BitCast(di, hn::LoadU(df, in + i)), magnitude_mask));
+  int32_t best = hn::GetLane(hn::MaxOfLanes(di, acc));
+  for (; i < count; ++i) {
+    int32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    best = std::max(best, bits & 0x7fffffff);
+  }
+  return uint32_t(best);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace swalp::detail
+HWY_AFTER_NAMESPACE();
+
+#endif  // SWALP_CPU_QUANTIZE_OPS_INL_H_
