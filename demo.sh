@@ -4,7 +4,7 @@
 # quantized to every named format, with the error each format costs. With ARGS, runs
 # `swalp error-stats ARGS` instead.
 source "$(dirname "$0")/scripts/setup.sh"
-swalp_build -DSWALP_BUILD_TESTS=OFF
+SWALP_BUILD_TARGET=swalp swalp_build
 swalp="$SWALP_BUILD_DIR/cli/swalp"
 out="${SWALP_DEMO_OUT:-$SWALP_ROOT/out/demo}"
 

@@ -5,7 +5,8 @@ set -euo pipefail
 SWALP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SWALP_BUILD_DIR="${SWALP_BUILD_DIR:-$SWALP_ROOT/build}"
 SWALP_PACKAGES=(cmake ninja-build g++ pkg-config libhwy-dev libgtest-dev libcli11-dev
-                nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 python3-venv)
+                nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 python3-venv
+                libtorch-dev)
 
 swalp_install_packages() {
   local missing=()
@@ -23,9 +24,10 @@ swalp_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# swalp_build [CMAKE_ARGS...]; SWALP_BUILD_TARGET limits the build to one target.
 swalp_build() {
   cmake -S "$SWALP_ROOT" -B "$SWALP_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" > /dev/null
-  cmake --build "$SWALP_BUILD_DIR" -j "$(nproc)"
+  cmake --build "$SWALP_BUILD_DIR" -j "$(nproc)" ${SWALP_BUILD_TARGET:+--target "$SWALP_BUILD_TARGET"}
 }
 
 swalp_install_packages
