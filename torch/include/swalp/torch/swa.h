@@ -1,0 +1,33 @@
+// Stochastic weight averaging: the running equal-weight mean of the iterates, kept in fp32 (or
+// quantized to a given format after each update), and a way to evaluate with it.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <vector>
+
+#include "swalp/quantize.h"
+
+namespace swalp::torchq {
+
+class SwaAverager {
+ public:
+  // Averages these tensors (the model's parameters); `format` quantizes the average itself.
+  explicit SwaAverager(std::vector<at::Tensor> tracked, std::optional<QuantSpec> format = {});
+
+  // Adds the tracked tensors' current values: mean <- mean + (x - mean) / (n + 1).
+  void update();
+  int64_t count() const { return count_; }
+  const std::vector<at::Tensor>& average() const { return average_; }
+
+  // Swaps the average into the tracked tensors (for evaluation) and back; swapping twice restores.
+  void swap_in();
+
+ private:
+  std::vector<at::Tensor> tracked_, average_;
+  std::optional<QuantSpec> format_;
+  int64_t count_ = 0;
+};
+
+}  // namespace swalp::torchq

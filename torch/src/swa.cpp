@@ -1,0 +1,37 @@
+#include "swalp/torch/swa.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include "swalp/torch/quantize_tensor.h"
+
+namespace swalp::torchq {
+
+SwaAverager::SwaAverager(std::vector<at::Tensor> tracked, std::optional<QuantSpec> format)
+    : tracked_(std::move(tracked)), format_(std::move(format)) {
+  for (const at::Tensor& t : tracked_) average_.push_back(at::zeros_like(t.detach()));
+}
+
+void SwaAverager::update() {
+  c10::NoGradGuard no_grad;
+  ++count_;
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    average_[i].add_(tracked_[i].detach() - average_[i], 1.0 / double(count_));
+    if (format_) {
+      QuantSpec spec = *format_;
+      spec.stream = (uint64_t(count_) << 20) | i;
+      quantize_(average_[i], spec);
+    }
+  }
+}
+
+void SwaAverager::swap_in() {
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < tracked_.size(); ++i) {
+    at::Tensor current = tracked_[i].detach().clone();
+    tracked_[i].detach().copy_(average_[i]);
+    average_[i].copy_(current);
+  }
+}
+
+}  // namespace swalp::torchq
