@@ -10,5 +10,7 @@ void register_formats(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_error_stats(CLI::App& app);
+// Training subcommands; without libtorch they exist and explain how to get them.
+void register_reproduce(CLI::App& app);
 
 }  // namespace swalp::cli

@@ -1,0 +1,16 @@
+// Builds without libtorch still know `swalp reproduce` and say what it needs.
+#include "commands.h"
+#include "swalp/error.h"
+
+namespace swalp::cli {
+
+void register_reproduce(CLI::App& app) {
+  auto* cmd = app.add_subcommand("reproduce", "The SWALP comparison (needs a build with libtorch)");
+  cmd->allow_extras();
+  cmd->callback([] {
+    throw RuntimeFailure(
+        "this build of swalp has no libtorch: install Debian's libtorch-dev and rebuild");
+  });
+}
+
+}  // namespace swalp::cli

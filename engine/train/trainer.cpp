@@ -1,0 +1,152 @@
+#include "train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/nn/functional/loss.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "swalp/error.h"
+#include "swalp/torch/lp_sgd.h"
+#include "swalp/torch/swa.h"
+#include "train/models.h"
+
+namespace swalp::engine {
+
+bool QuantPlan::any() const {
+  return !(weight.empty() && grad.empty() && momentum.empty() && accumulator.empty() &&
+           activation.empty() && error.empty());
+}
+
+QuantPlan QuantPlan::uniform(const std::string& spelling, const std::string& rounding) {
+  QuantPlan plan{spelling, spelling, spelling, spelling, spelling, spelling, rounding};
+  return plan;
+}
+
+namespace {
+
+// The spec of one site, with the paper's scope when the spelling names none.
+std::optional<QuantSpec> site_spec(const std::string& spelling, const std::string& rounding,
+                                   bool per_channel, uint64_t seed) {
+  if (spelling.empty()) return std::nullopt;
+  QuantSpec spec = make_quant_spec(spelling, rounding, seed);
+  const bool names_scope =
+      spelling.find_first_of(':') != std::string::npos &&
+      (spelling.find(":tensor") != std::string::npos ||
+       spelling.find(":row") != std::string::npos || spelling.find(":col") != std::string::npos ||
+       spelling.find(":block") != std::string::npos);
+  if (per_channel && spec.format.shares_scale() && spec.format.kind != FormatKind::kMx &&
+      !names_scope)
+    spec = make_quant_spec(spec.format.spelling.substr(0, spec.format.spelling.rfind(':')) + ":row",
+                           rounding, seed);
+  return spec;
+}
+
+double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size) {
+  c10::NoGradGuard no_grad;
+  model.eval();
+  int64_t wrong = 0;
+  for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
+    const int64_t end = std::min<int64_t>(data.size(), begin + batch_size);
+    const at::Tensor logits = model.forward(data.images.slice(0, begin, end));
+    wrong += logits.argmax(1).ne(data.labels.slice(0, begin, end)).sum().item<int64_t>();
+  }
+  model.train();
+  return 100.0 * double(wrong) / double(data.size());
+}
+
+}  // namespace
+
+double swa_learning_rate(const TrainOptions& o, int epoch) {
+  if (o.swa_start <= 0) return o.swa_lr;
+  const double t = double(epoch) / o.swa_start, ratio = o.swa_lr / o.lr_init;
+  const double factor = t <= 0.5 ? 1.0 : t <= 0.9 ? 1.0 - (1.0 - ratio) * (t - 0.5) / 0.4 : ratio;
+  return o.lr_init * factor;
+}
+
+TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
+                  const std::function<void(const EpochMetrics&)>& on_epoch) {
+  if (o.epochs < 1)
+    throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
+  if (o.batch_size < 1) throw InvalidInput("batch size must be >= 1");
+  if (!(o.lr_init > 0) || !(o.swa_lr > 0)) throw InvalidInput("learning rates must be > 0");
+  at::manual_seed(o.seed);
+  const QuantPlan& plan = o.quant;
+  ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
+                                   site_spec(plan.error, plan.rounding, false, o.seed + 2)};
+  std::shared_ptr<LowPrecisionNet> model = make_model(o.model, activation_quant);
+
+  // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
+  std::vector<at::Tensor> matrices, vectors;
+  for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? matrices : vectors).push_back(p);
+  auto options_for = [&](bool per_channel) {
+    torchq::LowPrecisionSgdOptions opt;
+    opt.momentum = o.momentum;
+    opt.weight_decay = o.weight_decay;
+    opt.grad = site_spec(plan.grad, plan.rounding, per_channel, o.seed + 3);
+    opt.momentum_buffer = site_spec(plan.momentum, plan.rounding, per_channel, o.seed + 4);
+    opt.accumulator = site_spec(plan.accumulator, plan.rounding, per_channel, o.seed + 5);
+    opt.weight = site_spec(plan.weight, plan.rounding, per_channel, o.seed + 6);
+    return opt;
+  };
+  torchq::LowPrecisionSgd sgd_matrices(matrices, options_for(true));
+  torchq::LowPrecisionSgd sgd_vectors(vectors, options_for(false));
+  torchq::SwaAverager swa(model->parameters());
+
+  TrainResult result;
+  const auto run_start = std::chrono::steady_clock::now();
+  at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
+  uint64_t step = 0;
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.lr = swa_learning_rate(o, epoch);
+    const at::Tensor order = at::randperm(train_set.size(), shuffle, at::kLong);
+    double loss_sum = 0;
+    int64_t wrong = 0;
+    for (int64_t begin = 0; begin < train_set.size(); begin += o.batch_size) {
+      const int64_t end = std::min<int64_t>(train_set.size(), begin + o.batch_size);
+      const at::Tensor index = order.slice(0, begin, end);
+      const at::Tensor x = train_set.images.index_select(0, index);
+      const at::Tensor y = train_set.labels.index_select(0, index);
+      model->set_step(step);
+      sgd_matrices.zero_grad();
+      sgd_vectors.zero_grad();
+      const at::Tensor logits = model->forward(x);
+      const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        throw RuntimeFailure("the training loss became " + std::to_string(loss_value) +
+                             " at epoch " + std::to_string(epoch + 1) + " (learning rate " +
+                             std::to_string(m.lr) + "): the run diverged; lower --lr-init");
+      loss.backward();
+      sgd_matrices.step(m.lr);
+      sgd_vectors.step(m.lr);
+      ++step;
+      loss_sum += loss_value * double(end - begin);
+      wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
+    }
+    m.train_loss = loss_sum / double(train_set.size());
+    m.train_error = 100.0 * double(wrong) / double(train_set.size());
+    m.test_error_sgd = error_percent(*model, test_set, 1000);
+    if (epoch + 1 > o.swa_start) {
+      swa.update();
+      swa.swap_in();
+      m.test_error_swa = error_percent(*model, test_set, 1000);
+      swa.swap_in();
+    }
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.epochs.push_back(m);
+    if (on_epoch) on_epoch(m);
+  }
+  result.test_error_sgd = result.epochs.back().test_error_sgd;
+  result.test_error_swa = result.epochs.back().test_error_swa;
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  return result;
+}
+
+}  // namespace swalp::engine

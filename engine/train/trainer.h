@@ -1,0 +1,56 @@
+// One training run: low-precision SGD (any site may stay fp32), the SWA schedule, stochastic
+// weight averaging of the iterates, and per-epoch evaluation of the SGD and averaged models.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/dataset.h"
+
+namespace swalp::engine {
+
+// Format spelling per quantization site ("" = fp32). A shared-scale spelling without a scope
+// gets the paper's: per output channel (row) for weights, gradients, momentum and accumulator
+// of parameters with 2 or more dimensions, the whole tensor for 1-D parameters, activations and
+// errors.
+struct QuantPlan {
+  std::string weight, grad, momentum, accumulator, activation, error;
+  std::string rounding = "stochastic";
+  bool any() const;
+  // All sites in one format, as in the paper (e.g. "bfp:8").
+  static QuantPlan uniform(const std::string& spelling, const std::string& rounding = "stochastic");
+};
+
+struct TrainOptions {
+  std::string model = "mlp";
+  int epochs = 10;
+  int batch_size = 128;
+  double lr_init = 0.05, swa_lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
+  int swa_start = 7;  // epochs before averaging starts (the schedule decays towards swa_lr)
+  uint64_t seed = 1;
+  QuantPlan quant;
+};
+
+struct EpochMetrics {
+  int epoch = 0;
+  double lr = 0, train_loss = 0, train_error = 0, test_error_sgd = 0, test_error_swa = -1;
+  double seconds = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;
+  double test_error_sgd = 0, test_error_swa = -1;  // percent; -1: no average yet
+  double seconds = 0;
+};
+
+// Learning rate of `epoch` (0-based) under the SWA schedule: lr_init for the first half of
+// swa_start, linear decay to swa_lr until 90% of it, then swa_lr.
+double swa_learning_rate(const TrainOptions& options, int epoch);
+
+// Trains; `on_epoch` sees each epoch's metrics. Throws RuntimeFailure if the loss becomes NaN
+// or Inf, InvalidInput for bad options (naming the accepted values).
+TrainResult train(const TrainOptions& options, const Dataset& train_set, const Dataset& test_set,
+                  const std::function<void(const EpochMetrics&)>& on_epoch = {});
+
+}  // namespace swalp::engine
