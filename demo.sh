@@ -1,26 +1,15 @@
 #!/usr/bin/env bash
-# The main job. Until the training engine lands, it shows the number-format core on real data:
-# Fashion-MNIST test images (Debian's dataset-fashion-mnist) and a weight-like Gaussian tensor,
-# quantized to every named format, with the error each format costs. With ARGS, runs
-# `swalp error-stats ARGS` instead.
+# The main job: `swalp reproduce` on the embedded default (Fashion-MNIST from Debian's
+# dataset-fashion-mnist): FP32-SGD, FP32-SWA, SGD-LP and SWALP with 8-bit block floating point
+# and stochastic rounding, plus a word-length sweep. ARGS are passed to `swalp reproduce`.
 source "$(dirname "$0")/scripts/setup.sh"
 SWALP_BUILD_TARGET=swalp swalp_build
-swalp="$SWALP_BUILD_DIR/cli/swalp"
-out="${SWALP_DEMO_OUT:-$SWALP_ROOT/out/demo}"
-
-"$swalp" formats
-echo
-if [ $# -gt 0 ]; then
-  "$swalp" error-stats "$@"
-  exit
+out="${SWALP_DEMO_OUT:-$SWALP_ROOT/out/reproduce}"
+has_out=0
+for arg in "$@"; do [ "$arg" = "--out" ] && has_out=1; done
+if [ "$has_out" -eq 1 ]; then
+  "$SWALP_BUILD_DIR/cli/swalp" reproduce "$@"
+else
+  "$SWALP_BUILD_DIR/cli/swalp" reproduce --out "$out" "$@"
+  echo "Results (summary.json, table.md, metrics.csv) in $out"
 fi
-echo "== Fashion-MNIST images, round to nearest =="
-"$swalp" error-stats --data fashion-mnist --rounding nearest --out "$out/images-nearest"
-echo
-echo "== Fashion-MNIST images, stochastic rounding (note the bias column) =="
-"$swalp" error-stats --data fashion-mnist --rounding stochastic --seed 1 --out "$out/images-stochastic"
-echo
-echo "== Gaussian weight tensor N(0, 0.05^2), round to nearest =="
-"$swalp" error-stats --data gaussian:1048576 --rounding nearest --out "$out/weights-nearest"
-echo
-echo "Results (CSV + summary.json) in $out"

@@ -1,19 +1,18 @@
 // `swalp reproduce`: the SWALP comparison (FP32-SGD, FP32-SWA, SGD-LP, SWALP) on Fashion-MNIST
 // with 8-bit block floating point and stochastic rounding, plus a word-length sweep.
-#include <ATen/Parallel.h>
-
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "commands.h"
 #include "io/atomic_file.h"
 #include "swalp/error.h"
 #include "swalp/rounding.h"
+#include "train/threads.h"
 #include "train/trainer.h"
 
 namespace swalp::cli {
@@ -23,7 +22,7 @@ namespace {
 struct ReproduceArgs {
   std::string experiment = "fashion-mnist", model = "mlp", format = "bfp", rounding = "stochastic";
   std::string out, seeds = "1", word_lengths = "4,6";
-  int epochs = 15, word_length = 8, swa_start = 0, batch_size = 128, threads = 0;
+  int epochs = 15, word_length = 8, swa_start = 0, swa_every = 0, batch_size = 128, threads = 0;
   double lr_init = 0.05, swa_lr = 0.01;
   int64_t limit_train = 0, limit_test = 0;
 };
@@ -81,6 +80,9 @@ void register_reproduce(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--swa-start", args.swa_start, "Epochs before averaging (0: 60% of --epochs)")
       ->check(CLI::Range(0, 100000));
+  cmd->add_option("--swa-every", args.swa_every, "Average every this many steps (0: once per epoch)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--lr-init", args.lr_init, "Initial learning rate")->capture_default_str();
   cmd->add_option("--swa-lr", args.swa_lr, "Constant learning rate while averaging")
       ->capture_default_str();
@@ -116,7 +118,7 @@ void register_reproduce(CLI::App& app) {
                                        ? std::vector<int>{}
                                        : parse_int_list(args.word_lengths, "--word-lengths");
     if (seeds.empty()) throw InvalidInput("--seeds is empty; give at least one seed");
-    at::set_num_threads(args.threads > 0 ? args.threads : int(std::thread::hardware_concurrency()));
+    configure_threads(args.threads);
 
     Dataset train_set, test_set;
     if (args.experiment == "fashion-mnist") {
@@ -140,6 +142,7 @@ void register_reproduce(CLI::App& app) {
                          " leaves no epoch to average; it must be below --epochs " +
                          std::to_string(base.epochs));
     base.batch_size = args.batch_size;
+    base.swa_every = args.swa_every;
     base.lr_init = args.lr_init;
     base.swa_lr = args.swa_lr;
 
@@ -184,13 +187,18 @@ void register_reproduce(CLI::App& app) {
     sweep_json.push_back({{"word_length", args.word_length},
                           {"SGD-LP", errors["SGD-LP"][0]},
                           {"SWALP", errors["SWALP"][0]}});
-    for (int wl : sweep) {
+    std::vector<int> sweep_sorted = sweep;
+    std::sort(sweep_sorted.begin(), sweep_sorted.end());
+    for (int wl : sweep_sorted) {
       if (wl == args.word_length) continue;
       const TrainResult lp = run("LP", wl, seeds[0]);
       sweep_json.push_back(
           {{"word_length", wl}, {"SGD-LP", lp.test_error_sgd}, {"SWALP", lp.test_error_swa}});
     }
 
+    std::sort(sweep_json.begin(), sweep_json.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a["word_length"].get<int>() < b["word_length"].get<int>();
+    });
     std::string table = "| method | test error % |\n| --- | --- |\n";
     nlohmann::json results;
     for (const char* method : {"SGD-FP32", "SWA-FP32", "SGD-LP", "SWALP"}) {

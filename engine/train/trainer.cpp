@@ -72,6 +72,7 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
   if (o.batch_size < 1) throw InvalidInput("batch size must be >= 1");
   if (!(o.lr_init > 0) || !(o.swa_lr > 0)) throw InvalidInput("learning rates must be > 0");
+  if (o.swa_every < 0) throw InvalidInput("swa_every must be >= 0 (0: once per epoch)");
   at::manual_seed(o.seed);
   const QuantPlan& plan = o.quant;
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
@@ -98,13 +99,14 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
-  uint64_t step = 0;
+  uint64_t step = 0, steps_averaging = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.lr = swa_learning_rate(o, epoch);
     const at::Tensor order = at::randperm(train_set.size(), shuffle, at::kLong);
+    const bool averaging = epoch >= o.swa_start;
     double loss_sum = 0;
     int64_t wrong = 0;
     for (int64_t begin = 0; begin < train_set.size(); begin += o.batch_size) {
@@ -126,14 +128,15 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       sgd_matrices.step(m.lr);
       sgd_vectors.step(m.lr);
       ++step;
+      if (averaging && o.swa_every > 0 && ++steps_averaging % o.swa_every == 0) swa.update();
       loss_sum += loss_value * double(end - begin);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
     }
     m.train_loss = loss_sum / double(train_set.size());
     m.train_error = 100.0 * double(wrong) / double(train_set.size());
     m.test_error_sgd = error_percent(*model, test_set, 1000);
-    if (epoch + 1 > o.swa_start) {
-      swa.update();
+    if (averaging) {
+      if (o.swa_every <= 0) swa.update();
       swa.swap_in();
       m.test_error_swa = error_percent(*model, test_set, 1000);
       swa.swap_in();

@@ -28,6 +28,7 @@ struct TrainOptions {
   int batch_size = 128;
   double lr_init = 0.05, swa_lr = 0.01, momentum = 0.9, weight_decay = 5e-4;
   int swa_start = 7;  // epochs before averaging starts (the schedule decays towards swa_lr)
+  int swa_every = 0;  // average every this many steps once averaging started; 0: once per epoch
   uint64_t seed = 1;
   QuantPlan quant;
 };
