@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "plot.h"
 #include "swalp/error.h"
 #include "swalp/rounding.h"
 #include "train/threads.h"
@@ -21,7 +22,7 @@ namespace {
 
 struct ReproduceArgs {
   std::string experiment = "fashion-mnist", model = "mlp", format = "bfp", rounding = "stochastic";
-  std::string out, seeds = "1", word_lengths = "4,6";
+  std::string out, seeds = "1,2,3", word_lengths = "4,6";
   int epochs = 15, word_length = 8, swa_start = 0, swa_every = 0, batch_size = 128, threads = 0;
   double lr_init = 0.05, swa_lr = 0.01;
   int64_t limit_train = 0, limit_test = 0;
@@ -80,7 +81,8 @@ void register_reproduce(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--swa-start", args.swa_start, "Epochs before averaging (0: 60% of --epochs)")
       ->check(CLI::Range(0, 100000));
-  cmd->add_option("--swa-every", args.swa_every, "Average every this many steps (0: once per epoch)")
+  cmd->add_option("--swa-every", args.swa_every,
+                  "Average every this many steps (0: once per epoch)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--lr-init", args.lr_init, "Initial learning rate")->capture_default_str();
@@ -175,11 +177,14 @@ void register_reproduce(CLI::App& app) {
     };
 
     std::map<std::string, std::vector<double>> errors;
+    TrainResult first_fp, first_lp;  // the first seed's runs, for the per-epoch plot
     for (int seed : seeds) {
       const TrainResult fp = run("FP32", 0, seed);
+      if (seed == seeds[0]) first_fp = fp;
       errors["SGD-FP32"].push_back(fp.test_error_sgd);
       errors["SWA-FP32"].push_back(fp.test_error_swa);
       const TrainResult lp = run("LP", args.word_length, seed);
+      if (seed == seeds[0]) first_lp = lp;
       errors["SGD-LP"].push_back(lp.test_error_sgd);
       errors["SWALP"].push_back(lp.test_error_swa);
     }
@@ -196,9 +201,10 @@ void register_reproduce(CLI::App& app) {
           {{"word_length", wl}, {"SGD-LP", lp.test_error_sgd}, {"SWALP", lp.test_error_swa}});
     }
 
-    std::sort(sweep_json.begin(), sweep_json.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-      return a["word_length"].get<int>() < b["word_length"].get<int>();
-    });
+    std::sort(sweep_json.begin(), sweep_json.end(),
+              [](const nlohmann::json& a, const nlohmann::json& b) {
+                return a["word_length"].get<int>() < b["word_length"].get<int>();
+              });
     std::string table = "| method | test error % |\n| --- | --- |\n";
     nlohmann::json results;
     for (const char* method : {"SGD-FP32", "SWA-FP32", "SGD-LP", "SWALP"}) {
@@ -236,6 +242,43 @@ void register_reproduce(CLI::App& app) {
       io::write_file_atomic(args.out + "/summary.json", summary.dump(2) + "\n");
       io::write_file_atomic(args.out + "/table.md", header + table + sweep_table);
       io::write_file_atomic(args.out + "/metrics.csv", csv);
+      // Test error per epoch of the first seed's four curves, and error against word length.
+      std::string curves = "epoch,sgd_fp32,swa_fp32,sgd_lp,swalp\n";
+      auto value = [](double v) { return v < 0 ? std::string("NaN") : std::to_string(v); };
+      for (size_t e = 0; e < first_fp.epochs.size(); ++e)
+        curves += std::to_string(e + 1) + "," + value(first_fp.epochs[e].test_error_sgd) + "," +
+                  value(first_fp.epochs[e].test_error_swa) + "," +
+                  value(first_lp.epochs[e].test_error_sgd) + "," +
+                  value(first_lp.epochs[e].test_error_swa) + "\n";
+      io::write_file_atomic(args.out + "/curves.csv", curves);
+      const std::string wl = std::to_string(args.word_length);
+      std::string script =
+          "set terminal pngcairo size 900,560 noenhanced\nset datafile separator ','\n"
+          "set output 'test_error.png'\nset title 'Test error per epoch (seed " +
+          std::to_string(seeds[0]) +
+          ")'\nset xlabel 'epoch'\nset ylabel 'test error %'\nset grid\nset key top right\n"
+          "plot 'curves.csv' every ::1 using 1:2 with linespoints title 'SGD-FP32', "
+          "'' every ::1 using 1:3 with linespoints title 'SWA-FP32', "
+          "'' every ::1 using 1:4 with linespoints title 'SGD-LP (bfp:" +
+          wl +
+          ")', "
+          "'' every ::1 using 1:5 with linespoints title 'SWALP (bfp:" +
+          wl + ")'\n";
+      std::string sweep_data = "word_length,sgd_lp,swalp\n";
+      for (const auto& row : sweep_json)
+        sweep_data += std::to_string(row["word_length"].get<int>()) + "," +
+                      std::to_string(row["SGD-LP"].get<double>()) + "," +
+                      std::to_string(row["SWALP"].get<double>()) + "\n";
+      io::write_file_atomic(args.out + "/sweep.csv", sweep_data);
+      script +=
+          "set output 'word_length.png'\nset title 'Test error against word length (bfp, every "
+          "site)'\n"
+          "set xlabel 'word length (bits)'\nset ylabel 'test error %'\n"
+          "plot 'sweep.csv' every ::1 using 1:2 with linespoints title 'SGD-LP', "
+          "'sweep.csv' every ::1 using 1:3 with linespoints title 'SWALP'\n";
+      std::string why;
+      if (!run_gnuplot(args.out, script, why))
+        std::fprintf(stderr, "swalp: no plots: %s\n", why.c_str());
     }
   });
 }
