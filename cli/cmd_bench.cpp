@@ -22,6 +22,7 @@ void register_bench(CLI::App& app) {
   static BenchArgs args;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
+  register_bench_train(*bench);
   auto* cmd = bench->add_subcommand("quantize",
                                     "Time the quantizer next to a memory copy of the same array");
   cmd->add_option("--format", args.format, "Format spelling")->required();

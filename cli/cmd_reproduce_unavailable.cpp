@@ -13,4 +13,13 @@ void register_reproduce(CLI::App& app) {
   });
 }
 
+void register_bench_train(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("train", "Time a training step (needs a build with libtorch)");
+  cmd->allow_extras();
+  cmd->callback([] {
+    throw RuntimeFailure(
+        "this build of swalp has no libtorch: install Debian's libtorch-dev and rebuild");
+  });
+}
+
 }  // namespace swalp::cli

@@ -21,7 +21,8 @@ struct Dataset {
 // `limit` examples (0 = all). Throws InvalidInput naming a missing or corrupt file.
 Dataset load_fashion_mnist(bool train, int64_t limit = 0, const std::string& dir = "");
 
-// Ten classes of noisy class-dependent patterns, [N, 1, 28, 28]; learnable, deterministic.
+// Ten classes of noisy class prototypes, [N, 1, 28, 28]; the prototypes are fixed, the seed
+// draws labels and noise, so sets with different seeds share their classes.
 Dataset make_synthetic_images(int64_t n, uint64_t seed);
 
 }  // namespace swalp::engine

@@ -66,22 +66,22 @@ double swa_learning_rate(const TrainOptions& o, int epoch) {
   return o.lr_init * factor;
 }
 
-TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
-                  const std::function<void(const EpochMetrics&)>& on_epoch) {
-  if (o.epochs < 1)
-    throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
+struct TrainingState::Parts {
+  std::shared_ptr<LowPrecisionNet> model;
+  std::unique_ptr<torchq::LowPrecisionSgd> sgd_matrices, sgd_vectors;
+};
+
+TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Parts>()) {
   if (o.batch_size < 1) throw InvalidInput("batch size must be >= 1");
-  if (!(o.lr_init > 0) || !(o.swa_lr > 0)) throw InvalidInput("learning rates must be > 0");
-  if (o.swa_every < 0) throw InvalidInput("swa_every must be >= 0 (0: once per epoch)");
   at::manual_seed(o.seed);
   const QuantPlan& plan = o.quant;
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
                                    site_spec(plan.error, plan.rounding, false, o.seed + 2)};
-  std::shared_ptr<LowPrecisionNet> model = make_model(o.model, activation_quant);
-
+  parts_->model = make_model(o.model, activation_quant);
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
   std::vector<at::Tensor> matrices, vectors;
-  for (const at::Tensor& p : model->parameters()) (p.dim() >= 2 ? matrices : vectors).push_back(p);
+  for (const at::Tensor& p : parts_->model->parameters())
+    (p.dim() >= 2 ? matrices : vectors).push_back(p);
   auto options_for = [&](bool per_channel) {
     torchq::LowPrecisionSgdOptions opt;
     opt.momentum = o.momentum;
@@ -92,14 +92,49 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     opt.weight = site_spec(plan.weight, plan.rounding, per_channel, o.seed + 6);
     return opt;
   };
-  torchq::LowPrecisionSgd sgd_matrices(matrices, options_for(true));
-  torchq::LowPrecisionSgd sgd_vectors(vectors, options_for(false));
-  torchq::SwaAverager swa(model->parameters());
+  parts_->sgd_matrices = std::make_unique<torchq::LowPrecisionSgd>(matrices, options_for(true));
+  parts_->sgd_vectors = std::make_unique<torchq::LowPrecisionSgd>(vectors, options_for(false));
+}
+
+TrainingState::~TrainingState() = default;
+
+LowPrecisionNet& TrainingState::model() { return *parts_->model; }
+
+std::vector<at::Tensor> TrainingState::parameters() const { return parts_->model->parameters(); }
+
+std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
+                                                  const at::Tensor& labels, double lr) {
+  parts_->model->set_step(steps_);
+  parts_->sgd_matrices->zero_grad();
+  parts_->sgd_vectors->zero_grad();
+  at::Tensor logits = parts_->model->forward(images);
+  const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+  const double loss_value = loss.item<double>();
+  if (!std::isfinite(loss_value))
+    throw RuntimeFailure("the training loss became " + std::to_string(loss_value) + " at step " +
+                         std::to_string(steps_ + 1) + " (learning rate " + std::to_string(lr) +
+                         "): the run diverged; lower the learning rate");
+  loss.backward();
+  parts_->sgd_matrices->step(lr);
+  parts_->sgd_vectors->step(lr);
+  ++steps_;
+  return {loss_value, logits.detach()};
+}
+
+TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
+                  const std::function<void(const EpochMetrics&)>& on_epoch) {
+  if (o.epochs < 1)
+    throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
+  if (!(o.lr_init > 0) || !(o.swa_lr > 0)) throw InvalidInput("learning rates must be > 0");
+  if (o.swa_every < 0) throw InvalidInput("swa_every must be >= 0 (0: once per epoch)");
+  TrainingState state(o);
+  LowPrecisionNet& model = state.model();
+  torchq::SwaAverager swa(state.parameters());
 
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
-  uint64_t step = 0, steps_averaging = 0;
+  uint64_t steps_averaging = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     EpochMetrics m;
@@ -112,33 +147,20 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     for (int64_t begin = 0; begin < train_set.size(); begin += o.batch_size) {
       const int64_t end = std::min<int64_t>(train_set.size(), begin + o.batch_size);
       const at::Tensor index = order.slice(0, begin, end);
-      const at::Tensor x = train_set.images.index_select(0, index);
       const at::Tensor y = train_set.labels.index_select(0, index);
-      model->set_step(step);
-      sgd_matrices.zero_grad();
-      sgd_vectors.zero_grad();
-      const at::Tensor logits = model->forward(x);
-      const at::Tensor loss = torch::nn::functional::cross_entropy(logits, y);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        throw RuntimeFailure("the training loss became " + std::to_string(loss_value) +
-                             " at epoch " + std::to_string(epoch + 1) + " (learning rate " +
-                             std::to_string(m.lr) + "): the run diverged; lower --lr-init");
-      loss.backward();
-      sgd_matrices.step(m.lr);
-      sgd_vectors.step(m.lr);
-      ++step;
+      const auto [loss, logits] = state.step(train_set.images.index_select(0, index), y, m.lr);
       if (averaging && o.swa_every > 0 && ++steps_averaging % o.swa_every == 0) swa.update();
-      loss_sum += loss_value * double(end - begin);
+      loss_sum += loss * double(end - begin);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
     }
     m.train_loss = loss_sum / double(train_set.size());
     m.train_error = 100.0 * double(wrong) / double(train_set.size());
-    m.test_error_sgd = error_percent(*model, test_set, 1000);
+    m.test_error_sgd = error_percent(model, test_set, 1000);
     if (averaging) {
-      if (o.swa_every <= 0) swa.update();
+      // Per-epoch averaging, or a first snapshot when no K-step update happened yet.
+      if (o.swa_every <= 0 || swa.count() == 0) swa.update();
       swa.swap_in();
-      m.test_error_swa = error_percent(*model, test_set, 1000);
+      m.test_error_swa = error_percent(model, test_set, 1000);
       swa.swap_in();
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

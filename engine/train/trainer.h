@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "train/dataset.h"
@@ -43,6 +45,27 @@ struct TrainResult {
   std::vector<EpochMetrics> epochs;
   double test_error_sgd = 0, test_error_swa = -1;  // percent; -1: no average yet
   double seconds = 0;
+};
+
+class LowPrecisionNet;
+
+// The model and its optimizers for one run: one step at a time. train() drives it; benchmarks
+// time it.
+class TrainingState {
+ public:
+  explicit TrainingState(const TrainOptions& options);
+  ~TrainingState();
+  // One step on a batch at learning rate lr; returns the batch loss (before the update) and the
+  // logits. Throws RuntimeFailure when the loss is NaN or Inf.
+  std::pair<double, at::Tensor> step(const at::Tensor& images, const at::Tensor& labels, double lr);
+  LowPrecisionNet& model();
+  std::vector<at::Tensor> parameters() const;
+  uint64_t steps() const { return steps_; }
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+  uint64_t steps_ = 0;
 };
 
 // Learning rate of `epoch` (0-based) under the SWA schedule: lr_init for the first half of
