@@ -12,6 +12,7 @@ void register_bench(CLI::App& app);
 void register_error_stats(CLI::App& app);
 // Training subcommands; without libtorch they exist and explain how to get them.
 void register_reproduce(CLI::App& app);
+void register_train(CLI::App& app);
 void register_bench_train(CLI::App& bench);  // under `swalp bench`
 
 }  // namespace swalp::cli

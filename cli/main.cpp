@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   swalp::cli::register_quantize(app);
   swalp::cli::register_bench(app);
   swalp::cli::register_error_stats(app);
+  swalp::cli::register_train(app);
   swalp::cli::register_reproduce(app);
   try {
     app.parse(argc, argv);

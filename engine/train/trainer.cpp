@@ -3,9 +3,13 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/serialize/archive.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
 #include <optional>
 
 #include "swalp/error.h"
@@ -121,6 +125,144 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
   return {loss_value, logits.detach()};
 }
 
+std::vector<std::pair<std::string, at::Tensor>> TrainingState::state_tensors() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  const auto params = parts_->model->parameters();
+  for (size_t i = 0; i < params.size(); ++i)
+    out.emplace_back("param." + std::to_string(i), params[i]);
+  for (const auto& [name, sgd] : {std::pair{"matrices", parts_->sgd_matrices.get()},
+                                  std::pair{"vectors", parts_->sgd_vectors.get()}}) {
+    for (size_t i = 0; i < sgd->momentum_buffers().size(); ++i) {
+      out.emplace_back(std::string(name) + ".momentum." + std::to_string(i),
+                       sgd->momentum_buffers()[i]);
+      out.emplace_back(std::string(name) + ".accumulator." + std::to_string(i),
+                       sgd->accumulators()[i]);
+    }
+  }
+  return out;
+}
+
+void TrainingState::restore(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                            uint64_t steps) {
+  c10::NoGradGuard no_grad;
+  std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
+  auto get = [&](const std::string& name) {
+    const auto it = by_name.find(name);
+    if (it == by_name.end()) throw InvalidInput("checkpoint lacks '" + name + "' (another model?)");
+    return it->second;
+  };
+  const auto params = parts_->model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const at::Tensor saved = get("param." + std::to_string(i));
+    if (saved.sizes() != params[i].sizes())
+      throw InvalidInput("checkpoint parameter " + std::to_string(i) +
+                         " has another shape (another model?)");
+    params[i].detach().copy_(saved);
+  }
+  for (const auto& [name, sgd] : {std::pair{"matrices", parts_->sgd_matrices.get()},
+                                  std::pair{"vectors", parts_->sgd_vectors.get()}}) {
+    std::vector<at::Tensor> momentum, accumulator;
+    for (size_t i = 0; i < sgd->momentum_buffers().size(); ++i) {
+      momentum.push_back(get(std::string(name) + ".momentum." + std::to_string(i)));
+      accumulator.push_back(get(std::string(name) + ".accumulator." + std::to_string(i)));
+    }
+    sgd->restore(momentum, accumulator, steps);
+  }
+  steps_ = steps;
+}
+
+namespace {
+
+constexpr int kMetricColumns = 7;
+constexpr int64_t kCheckpointVersion = 1;
+
+at::Tensor metrics_tensor(const std::vector<EpochMetrics>& epochs) {
+  at::Tensor t = at::zeros({int64_t(epochs.size()), kMetricColumns}, at::kDouble);
+  for (size_t e = 0; e < epochs.size(); ++e) {
+    const EpochMetrics& m = epochs[e];
+    const double row[kMetricColumns] = {
+        double(m.epoch),  m.lr,     m.train_loss, m.train_error, m.test_error_sgd,
+        m.test_error_swa, m.seconds};
+    for (int c = 0; c < kMetricColumns; ++c) t[e][c] = row[c];
+  }
+  return t;
+}
+
+std::vector<EpochMetrics> metrics_from(const at::Tensor& t) {
+  std::vector<EpochMetrics> epochs;
+  for (int64_t e = 0; e < t.size(0); ++e) {
+    EpochMetrics m;
+    m.epoch = int(t[e][0].item<double>());
+    m.lr = t[e][1].item<double>();
+    m.train_loss = t[e][2].item<double>();
+    m.train_error = t[e][3].item<double>();
+    m.test_error_sgd = t[e][4].item<double>();
+    m.test_error_swa = t[e][5].item<double>();
+    m.seconds = t[e][6].item<double>();
+    epochs.push_back(m);
+  }
+  return epochs;
+}
+
+// Everything a run needs to continue bit for bit, written to a temporary file and renamed.
+void save_checkpoint(const std::string& path, const TrainingState& state,
+                     const torchq::SwaAverager& swa, at::Generator& shuffle,
+                     const std::vector<EpochMetrics>& epochs, uint64_t steps_averaging) {
+  torch::serialize::OutputArchive archive;
+  archive.write("version", at::tensor({kCheckpointVersion}));
+  for (const auto& [name, tensor] : state.state_tensors()) archive.write(name, tensor.detach());
+  for (size_t i = 0; i < swa.average().size(); ++i)
+    archive.write("swa." + std::to_string(i), swa.average()[i]);
+  archive.write("counters",
+                at::tensor({int64_t(state.steps()), swa.count(), int64_t(steps_averaging)}));
+  archive.write("generator", shuffle.get_state());
+  archive.write("metrics", metrics_tensor(epochs));
+  const std::string temporary = path + ".tmp";
+  try {
+    archive.save_to(temporary);
+  } catch (const std::exception& e) {
+    std::remove(temporary.c_str());
+    throw RuntimeFailure("cannot write checkpoint '" + path + "': " + e.what());
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw RuntimeFailure("cannot write checkpoint '" + path + "': rename failed");
+}
+
+// Returns the metrics of the epochs already done; restores state, average and generator.
+std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState& state,
+                                          torchq::SwaAverager& swa, at::Generator& shuffle,
+                                          uint64_t& steps_averaging) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const std::exception& e) {
+    throw InvalidInput("checkpoint '" + path + "' is corrupt or not a swalp checkpoint");
+  }
+  auto read = [&](const std::string& key) {
+    at::Tensor t;
+    if (!archive.try_read(key, t))
+      throw InvalidInput("checkpoint '" + path + "' lacks '" + key + "'");
+    return t;
+  };
+  if (read("version").item<int64_t>() != kCheckpointVersion)
+    throw InvalidInput("checkpoint '" + path + "' has format version " +
+                       std::to_string(read("version").item<int64_t>()) +
+                       "; accepted: " + std::to_string(kCheckpointVersion));
+  const at::Tensor counters = read("counters");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& [name, tensor] : state.state_tensors()) tensors.emplace_back(name, read(name));
+  state.restore(tensors, uint64_t(counters[0].item<int64_t>()));
+  std::vector<at::Tensor> average;
+  for (size_t i = 0; i < swa.average().size(); ++i)
+    average.push_back(read("swa." + std::to_string(i)));
+  swa.restore(average, counters[1].item<int64_t>());
+  steps_averaging = uint64_t(counters[2].item<int64_t>());
+  shuffle.set_state(read("generator"));
+  return metrics_from(read("metrics"));
+}
+
+}  // namespace
+
 TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
                   const std::function<void(const EpochMetrics&)>& on_epoch) {
   if (o.epochs < 1)
@@ -135,7 +277,10 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   const auto run_start = std::chrono::steady_clock::now();
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
   uint64_t steps_averaging = 0;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+  if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))
+    result.epochs = load_checkpoint(o.checkpoint, state, swa, shuffle, steps_averaging);
+  int epochs_this_call = 0;
+  for (int epoch = int(result.epochs.size()); epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     EpochMetrics m;
     m.epoch = epoch + 1;
@@ -165,8 +310,14 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.epochs.push_back(m);
+    if (!o.checkpoint.empty())
+      save_checkpoint(o.checkpoint, state, swa, shuffle, result.epochs, steps_averaging);
     if (on_epoch) on_epoch(m);
+    if (o.stop_after_epochs > 0 && ++epochs_this_call == o.stop_after_epochs &&
+        epoch + 1 < o.epochs)
+      return result;
   }
+  result.finished = true;
   result.test_error_sgd = result.epochs.back().test_error_sgd;
   result.test_error_swa = result.epochs.back().test_error_swa;
   result.seconds =

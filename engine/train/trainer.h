@@ -33,6 +33,10 @@ struct TrainOptions {
   int swa_every = 0;  // average every this many steps once averaging started; 0: once per epoch
   uint64_t seed = 1;
   QuantPlan quant;
+  // Checkpoint file rewritten atomically after every epoch ("" = none). When it exists at the
+  // start, the run resumes from it and continues bit for bit.
+  std::string checkpoint;
+  int stop_after_epochs = 0;  // > 0: stop (as if killed) after this many epochs of this call
 };
 
 struct EpochMetrics {
@@ -42,7 +46,8 @@ struct EpochMetrics {
 };
 
 struct TrainResult {
-  std::vector<EpochMetrics> epochs;
+  std::vector<EpochMetrics> epochs;                // all epochs, resumed ones included
+  bool finished = false;                           // false when stop_after_epochs stopped it early
   double test_error_sgd = 0, test_error_swa = -1;  // percent; -1: no average yet
   double seconds = 0;
 };
@@ -61,6 +66,9 @@ class TrainingState {
   LowPrecisionNet& model();
   std::vector<at::Tensor> parameters() const;
   uint64_t steps() const { return steps_; }
+  // Model parameters, optimizer buffers and the step counter, as named tensors.
+  std::vector<std::pair<std::string, at::Tensor>> state_tensors() const;
+  void restore(const std::vector<std::pair<std::string, at::Tensor>>& tensors, uint64_t steps);
 
  private:
   struct Parts;

@@ -63,6 +63,16 @@ void LowPrecisionSgd::step(double lr) {
   ++step_;
 }
 
+void LowPrecisionSgd::restore(const std::vector<at::Tensor>& momentum,
+                              const std::vector<at::Tensor>& accumulator, uint64_t steps) {
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    momentum_[i].copy_(momentum.at(i));
+    accumulator_[i].copy_(accumulator.at(i));
+  }
+  step_ = steps;
+}
+
 void LowPrecisionSgd::zero_grad() {
   for (at::Tensor& p : params_)
     if (p.grad().defined()) p.mutable_grad().zero_();

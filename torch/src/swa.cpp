@@ -25,6 +25,12 @@ void SwaAverager::update() {
   }
 }
 
+void SwaAverager::restore(const std::vector<at::Tensor>& average, int64_t count) {
+  c10::NoGradGuard no_grad;
+  for (size_t i = 0; i < average_.size(); ++i) average_[i].copy_(average.at(i));
+  count_ = count;
+}
+
 void SwaAverager::swap_in() {
   c10::NoGradGuard no_grad;
   for (size_t i = 0; i < tracked_.size(); ++i) {

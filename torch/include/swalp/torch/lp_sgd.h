@@ -44,6 +44,10 @@ class LowPrecisionSgd {
   const std::vector<at::Tensor>& parameters() const { return params_; }
   const std::vector<at::Tensor>& momentum_buffers() const { return momentum_; }
   const std::vector<at::Tensor>& accumulators() const { return accumulator_; }
+  // For checkpoints: the buffers' values are overwritten in place (same shapes), and the step
+  // counter that numbers the random streams is restored.
+  void restore(const std::vector<at::Tensor>& momentum, const std::vector<at::Tensor>& accumulator,
+               uint64_t steps);
 
  private:
   // spec with its stream set for (step, site)

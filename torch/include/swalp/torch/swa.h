@@ -20,6 +20,8 @@ class SwaAverager {
   void update();
   int64_t count() const { return count_; }
   const std::vector<at::Tensor>& average() const { return average_; }
+  // For checkpoints: overwrite the average in place and the count.
+  void restore(const std::vector<at::Tensor>& average, int64_t count);
 
   // Swaps the average into the tracked tensors (for evaluation) and back; swapping twice restores.
   void swap_in();

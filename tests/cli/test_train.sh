@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `swalp train`: TOML config and flags, the run directory, and --resume bit for bit: a run
+# stopped after each epoch and resumed twice ends with the same metrics (losses to 17 digits)
+# as an uninterrupted one. Usage: test_train.sh PATH_TO_SWALP
+set -u
+swalp="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+check() {
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+expect_error() {  # NAME CODE FRAGMENT COMMAND...
+  local name="$1" code="$2" fragment="$3"; shift 3
+  "$@" > /dev/null 2> "$work/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
+  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
+}
+
+cat > "$work/run.toml" <<'TOML'
+model = "mlp"
+epochs = 3
+swa_start = 1
+swa_every = 5
+data = "fashion-mnist"
+limit_train = 3000
+limit_test = 500
+[quant]
+weight = "bfp:8"
+grad = "bfp:8"
+momentum = "bfp:8"
+accumulator = "bfp:8"
+activation = "bfp:8"
+error = "bfp:8"
+rounding = "stochastic"
+TOML
+"$swalp" train --config "$work/run.toml" --seed 7 --out "$work/whole" 2> /dev/null > /dev/null
+check "uninterrupted run" [ -s "$work/whole/metrics.csv" ]
+for f in config.toml checkpoint.pt summary.json; do check "run dir has $f" [ -s "$work/whole/$f" ]; done
+check "flag overrides config" grep -q '^seed = 7$' "$work/whole/config.toml"
+check "config value kept" grep -q '^limit_train = 3000$' "$work/whole/config.toml"
+check "summary finished" grep -q '"finished": true' "$work/whole/summary.json"
+
+"$swalp" train --config "$work/run.toml" --seed 7 --out "$work/pieces" --stop-after 1 2> /dev/null > /dev/null
+check "stopped after 1 epoch" grep -q '"epochs_done": 1' "$work/pieces/summary.json"
+"$swalp" train --resume "$work/pieces" --stop-after 1 2> /dev/null > /dev/null
+"$swalp" train --resume "$work/pieces" 2> /dev/null > /dev/null
+cut -d, -f1-6 "$work/whole/metrics.csv" > "$work/a"
+cut -d, -f1-6 "$work/pieces/metrics.csv" > "$work/b"
+check "resumed run equals the uninterrupted one" cmp -s "$work/a" "$work/b"
+check "three epochs recorded" [ "$(wc -l < "$work/b")" -eq 4 ]
+
+printf 'modle = "mlp"\n' > "$work/typo.toml"
+expect_error "unknown key, did you mean" 2 "did you mean 'model'" "$swalp" train --config "$work/typo.toml" --out "$work/x"
+printf 'epochs = "ten"\n' > "$work/type.toml"
+expect_error "wrong type" 2 "'epochs' must be an integer" "$swalp" train --config "$work/type.toml" --out "$work/x"
+printf 'epochs = [\n' > "$work/broken.toml"
+expect_error "broken TOML" 2 "cannot read config" "$swalp" train --config "$work/broken.toml" --out "$work/x"
+expect_error "resume with a setting" 2 "cannot be combined" "$swalp" train --resume "$work/whole" --epochs 9
+expect_error "resume a non-run" 2 "not a run directory" "$swalp" train --resume "$work"
+expect_error "new run over an old one" 2 "already holds a run" "$swalp" train --config "$work/run.toml" --out "$work/whole"
+expect_error "no output" 2 "give --out DIR" "$swalp" train --config "$work/run.toml"
+cp -r "$work/whole" "$work/corrupt" && head -c 100 "$work/whole/checkpoint.pt" > "$work/corrupt/checkpoint.pt"
+expect_error "corrupt checkpoint" 2 "corrupt or not a swalp checkpoint" "$swalp" train --resume "$work/corrupt"
+expect_error "bad format" 2 "accepted: fp32" "$swalp" train --data synthetic --format bfp:99 --out "$work/y"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
