@@ -73,9 +73,11 @@ void register_reproduce(CLI::App& app) {
   static ReproduceArgs args;
   auto* cmd =
       app.add_subcommand("reproduce", "The SWALP comparison: FP32-SGD, FP32-SWA, SGD-LP, SWALP");
-  cmd->add_option("--experiment", args.experiment, "fashion-mnist | synthetic")
+  cmd->add_option("--experiment", args.experiment,
+                  "fashion-mnist | synthetic | cifar10:DIR | cifar100:DIR")
       ->capture_default_str();
-  cmd->add_option("--model", args.model, "logreg | mlp | cnn")->capture_default_str();
+  cmd->add_option("--model", args.model, "logreg | mlp | cnn | vgg16 | preresnetD")
+      ->capture_default_str();
   cmd->add_option("--epochs", args.epochs, "Epochs per run")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -122,17 +124,9 @@ void register_reproduce(CLI::App& app) {
     if (seeds.empty()) throw InvalidInput("--seeds is empty; give at least one seed");
     configure_threads(args.threads);
 
-    Dataset train_set, test_set;
-    if (args.experiment == "fashion-mnist") {
-      train_set = load_fashion_mnist(true, args.limit_train);
-      test_set = load_fashion_mnist(false, args.limit_test);
-    } else if (args.experiment == "synthetic") {
-      train_set = make_synthetic_images(args.limit_train > 0 ? args.limit_train : 6000, 100);
-      test_set = make_synthetic_images(args.limit_test > 0 ? args.limit_test : 2000, 200);
-    } else {
-      throw InvalidInput("unknown --experiment '" + args.experiment +
-                         "'; accepted: fashion-mnist, synthetic");
-    }
+    const DataSplits data = load_data(args.experiment, args.limit_train, args.limit_test);
+    const Dataset& train_set = data.train;
+    const Dataset& test_set = data.test;
 
     TrainOptions base;
     base.model = args.model;
@@ -145,6 +139,9 @@ void register_reproduce(CLI::App& app) {
                          std::to_string(base.epochs));
     base.batch_size = args.batch_size;
     base.swa_every = args.swa_every;
+    base.in_channels = data.channels();
+    base.classes = train_set.classes;
+    base.augment = args.experiment.rfind("cifar", 0) == 0;
     base.lr_init = args.lr_init;
     base.swa_lr = args.swa_lr;
 

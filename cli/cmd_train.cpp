@@ -215,8 +215,8 @@ void register_train(CLI::App& app) {
                   "Run directory (config.toml, checkpoint.pt, metrics.csv, summary.json)");
   cmd->add_option("--resume", args.resume,
                   "Continue the run in this directory from its checkpoint");
-  settings.push_back(
-      cmd->add_option("--model", o.model, "logreg | mlp | cnn")->capture_default_str());
+  settings.push_back(cmd->add_option("--model", o.model, "logreg | mlp | cnn | vgg16 | preresnetD")
+                         ->capture_default_str());
   settings.push_back(cmd->add_option("--epochs", o.epochs, "Epochs")
                          ->capture_default_str()
                          ->check(CLI::Range(1, 1000000)));
@@ -238,7 +238,8 @@ void register_train(CLI::App& app) {
           ->capture_default_str());
   settings.push_back(cmd->add_option("--seed", o.seed, "Seed")->capture_default_str());
   settings.push_back(
-      cmd->add_option("--data", args.data, "fashion-mnist | synthetic")->capture_default_str());
+      cmd->add_option("--data", args.data, "fashion-mnist | synthetic | cifar10:DIR | cifar100:DIR")
+          ->capture_default_str());
   settings.push_back(
       cmd->add_option("--limit-train", args.limit_train, "At most this many training examples"));
   settings.push_back(
@@ -320,21 +321,15 @@ void register_train(CLI::App& app) {
                                     &plan.activation, &plan.error})
       if (!site->empty()) make_quant_spec(*site, plan.rounding);
     parse_rounding(plan.rounding);
-    const auto& models = engine::model_names();
-    if (std::find(models.begin(), models.end(), args.options.model) == models.end())
-      throw InvalidInput("unknown model '" + args.options.model + "'; accepted: logreg, mlp, cnn");
+    engine::make_model(args.options.model, {}, args.data.rfind("cifar", 0) == 0 ? 3 : 1,
+                       args.data.rfind("cifar100", 0) == 0 ? 100 : 10);  // validates the name
     engine::configure_threads(args.threads);
-    engine::Dataset train_set, test_set;
-    if (args.data == "fashion-mnist") {
-      train_set = engine::load_fashion_mnist(true, args.limit_train);
-      test_set = engine::load_fashion_mnist(false, args.limit_test);
-    } else if (args.data == "synthetic") {
-      train_set =
-          engine::make_synthetic_images(args.limit_train > 0 ? args.limit_train : 6000, 100);
-      test_set = engine::make_synthetic_images(args.limit_test > 0 ? args.limit_test : 2000, 200);
-    } else {
-      throw InvalidInput("unknown data '" + args.data + "'; accepted: fashion-mnist, synthetic");
-    }
+    const engine::DataSplits data = engine::load_data(args.data, args.limit_train, args.limit_test);
+    const engine::Dataset& train_set = data.train;
+    const engine::Dataset& test_set = data.test;
+    args.options.in_channels = data.channels();
+    args.options.classes = train_set.classes;
+    args.options.augment = args.data.rfind("cifar", 0) == 0;  // the paper augments CIFAR
     if (args.resume.empty() && std::filesystem::exists(dir + "/checkpoint.pt"))
       throw InvalidInput("'" + dir + "' already holds a run (checkpoint.pt); use --resume " + dir +
                          " to continue it, or another --out");

@@ -2,6 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "data/idx_reader.h"
 #include "swalp/error.h"
 
@@ -34,6 +37,97 @@ Dataset load_fashion_mnist(bool train, int64_t limit, const std::string& dir) {
     throw InvalidInput("'" + base + "' has labels outside 0..9");
   d.name = std::string("fashion-mnist ") + (train ? "train" : "test");
   return d;
+}
+
+Dataset load_cifar(const std::vector<std::string>& files, int classes) {
+  if (classes != 10 && classes != 100)
+    throw InvalidInput("CIFAR has 10 or 100 classes (got " + std::to_string(classes) + ")");
+  const size_t label_bytes = classes == 10 ? 1 : 2, record = label_bytes + 3 * 32 * 32;
+  std::vector<uint8_t> pixels;
+  std::vector<int64_t> labels;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw InvalidInput("cannot open CIFAR file '" + file + "'");
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                     std::istreambuf_iterator<char>());
+    if (bytes.empty() || bytes.size() % record != 0)
+      throw InvalidInput("CIFAR file '" + file + "' has " + std::to_string(bytes.size()) +
+                         " bytes, not a whole number of " + std::to_string(record) +
+                         "-byte records (truncated, or CIFAR-" +
+                         std::to_string(classes == 10 ? 100 : 10) + "?)");
+    for (size_t offset = 0; offset < bytes.size(); offset += record) {
+      const int label = bytes[offset + label_bytes - 1];
+      if (label >= classes)
+        throw InvalidInput("CIFAR file '" + file + "' has label " + std::to_string(label) +
+                           " at record " + std::to_string(offset / record) + "; accepted: 0.." +
+                           std::to_string(classes - 1));
+      labels.push_back(label);
+      pixels.insert(pixels.end(), bytes.begin() + offset + label_bytes,
+                    bytes.begin() + offset + record);
+    }
+  }
+  const int64_t n = int64_t(labels.size());
+  Dataset d;
+  const at::Tensor raw =
+      at::from_blob(pixels.data(), {n, 3, 32, 32}, at::kByte).to(at::kFloat) / 255.0;
+  const at::Tensor mean = at::tensor({0.4914f, 0.4822f, 0.4465f}).view({1, 3, 1, 1});
+  const at::Tensor std = at::tensor({0.2470f, 0.2435f, 0.2616f}).view({1, 3, 1, 1});
+  d.images = (raw - mean) / std;
+  d.labels = at::tensor(labels, at::kLong);
+  d.classes = classes;
+  d.name = "cifar-" + std::to_string(classes);
+  return d;
+}
+
+at::Tensor augment_crop_flip(const at::Tensor& images, at::Generator& gen, int64_t padding) {
+  const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
+  const at::Tensor padded = at::constant_pad_nd(images, {padding, padding, padding, padding}, 0);
+  const at::Tensor offsets = at::randint(2 * padding + 1, {n, 2}, gen, at::kLong);
+  const at::Tensor flips = at::randint(2, {n}, gen, at::kLong);
+  at::Tensor out = at::empty_like(images);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t dy = offsets[i][0].item<int64_t>(), dx = offsets[i][1].item<int64_t>();
+    at::Tensor crop = padded[i].slice(1, dy, dy + h).slice(2, dx, dx + w);
+    if (flips[i].item<int64_t>()) crop = crop.flip({2});
+    out[i].copy_(crop);
+  }
+  return out;
+}
+
+namespace {
+Dataset first(Dataset d, int64_t limit) {
+  if (limit > 0 && limit < d.size()) {
+    d.images = d.images.slice(0, 0, limit);
+    d.labels = d.labels.slice(0, 0, limit);
+  }
+  return d;
+}
+}  // namespace
+
+DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit_test) {
+  DataSplits s;
+  if (spec == "fashion-mnist") {
+    s.train = load_fashion_mnist(true, limit_train);
+    s.test = load_fashion_mnist(false, limit_test);
+  } else if (spec == "synthetic") {
+    s.train = make_synthetic_images(limit_train > 0 ? limit_train : 6000, 100);
+    s.test = make_synthetic_images(limit_test > 0 ? limit_test : 2000, 200);
+  } else if (spec.rfind("cifar10:", 0) == 0) {
+    const std::string dir = spec.substr(8);
+    std::vector<std::string> train_files;
+    for (int b = 1; b <= 5; ++b)
+      train_files.push_back(dir + "/data_batch_" + std::to_string(b) + ".bin");
+    s.train = first(load_cifar(train_files, 10), limit_train);
+    s.test = first(load_cifar({dir + "/test_batch.bin"}, 10), limit_test);
+  } else if (spec.rfind("cifar100:", 0) == 0) {
+    const std::string dir = spec.substr(9);
+    s.train = first(load_cifar({dir + "/train.bin"}, 100), limit_train);
+    s.test = first(load_cifar({dir + "/test.bin"}, 100), limit_test);
+  } else {
+    throw InvalidInput("unknown data '" + spec +
+                       "'; accepted: fashion-mnist, synthetic, cifar10:DIR, cifar100:DIR");
+  }
+  return s;
 }
 
 Dataset make_synthetic_images(int64_t n, uint64_t seed) {

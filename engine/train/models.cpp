@@ -1,8 +1,11 @@
 #include "train/models.h"
 
 #include <torch/nn/functional/pooling.h>
+#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+
+#include <optional>
 
 #include "swalp/error.h"
 #include "swalp/torch/lp_sgd.h"
@@ -72,18 +75,207 @@ class SmallCnn : public LowPrecisionNet {
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
 
+namespace F = torch::nn::functional;
+
+at::Tensor pad_to_32(const at::Tensor& x) {
+  if (x.size(2) == 32 && x.size(3) == 32) return x;
+  const int64_t ph = (32 - x.size(2)) / 2, pw = (32 - x.size(3)) / 2;
+  return at::constant_pad_nd(x, {pw, 32 - x.size(3) - pw, ph, 32 - x.size(2) - ph}, 0);
+}
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+
+// VGG16 without BatchNorm, as the SWALP paper trains it: 13 conv3x3 (quantized outputs) and a
+// 3-layer classifier on the 512 features of a 32x32 input.
+class Vgg16 : public LowPrecisionNet {
+ public:
+  Vgg16(ActivationQuant q, int64_t in_channels, int64_t classes) : LowPrecisionNet(std::move(q)) {
+    const int64_t plan[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                            0,  512, 512, 512, 0,   512, 512, 512, 0};
+    int64_t channels = in_channels;
+    for (int64_t width : plan) {
+      if (width == 0) {
+        pools_after_.push_back(convs_.size());
+        continue;
+      }
+      convs_.push_back(register_module(
+          "conv" + std::to_string(convs_.size()),
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, width, 3).padding(1))));
+      channels = width;
+    }
+    fc1_ = register_module("fc1", torch::nn::Linear(512, 512));
+    fc2_ = register_module("fc2", torch::nn::Linear(512, 512));
+    fc3_ = register_module("fc3", torch::nn::Linear(512, classes));
+  }
+  at::Tensor forward(at::Tensor x) override {
+    begin_forward();
+    x = quant_next(pad_to_32(x));
+    size_t pool = 0;
+    for (size_t i = 0; i < convs_.size(); ++i) {
+      x = quant_next(convs_[i](x)).relu();
+      if (pool < pools_after_.size() && pools_after_[pool] == i + 1) {
+        x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
+        ++pool;
+      }
+    }
+    x = quant_next(fc1_(x.flatten(1))).relu();
+    x = quant_next(fc2_(x)).relu();
+    return quant_next(fc3_(x));
+  }
+
+ private:
+  std::vector<torch::nn::Conv2d> convs_;
+  std::vector<size_t> pools_after_;
+  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
+};
+
+// Pre-activation residual block (BN-ReLU-conv); bottleneck blocks widen by 4.
+class PreActBlock : public torch::nn::Module {
+ public:
+  PreActBlock(int64_t in, int64_t planes, int64_t stride, bool bottleneck)
+      : bottleneck_(bottleneck) {
+    const int64_t out = bottleneck ? planes * 4 : planes;
+    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(in));
+    if (bottleneck) {
+      conv1_ = register_module(
+          "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, planes, 1).bias(false)));
+      bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+      conv2_ = register_module("conv2", conv3x3(planes, planes, stride));
+      bn3_ = register_module("bn3", torch::nn::BatchNorm2d(planes));
+      conv3_ = register_module(
+          "conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(planes, out, 1).bias(false)));
+    } else {
+      conv1_ = register_module("conv1", conv3x3(in, planes, stride));
+      bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+      conv2_ = register_module("conv2", conv3x3(planes, planes));
+    }
+    if (stride != 1 || in != out)
+      shortcut_ = register_module(
+          "shortcut",
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+  }
+  at::Tensor forward(at::Tensor x, LowPrecisionNet& net) {
+    at::Tensor out = net.quant_next(bn1_(x).relu());
+    const at::Tensor residual = shortcut_ ? net.quant_next(shortcut_(out)) : x;
+    out = net.quant_next(conv1_(out));
+    out = net.quant_next(bn2_(out).relu());
+    out = net.quant_next(conv2_(out));
+    if (bottleneck_) {
+      out = net.quant_next(bn3_(out).relu());
+      out = net.quant_next(conv3_(out));
+    }
+    return out + residual;
+  }
+
+ private:
+  bool bottleneck_;
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, shortcut_{nullptr};
+};
+
+class PreResNet : public LowPrecisionNet {
+ public:
+  PreResNet(ActivationQuant q, int depth, int64_t in_channels, int64_t classes)
+      : LowPrecisionNet(std::move(q)) {
+    const bool bottleneck = depth >= 164 && (depth - 2) % 9 == 0;
+    const int blocks = bottleneck ? (depth - 2) / 9 : (depth - 2) / 6;
+    conv_ = register_module("conv", conv3x3(in_channels, 16));
+    int64_t channels = 16;
+    for (int stage = 0; stage < 3; ++stage) {
+      const int64_t planes = int64_t(16) << stage;
+      for (int b = 0; b < blocks; ++b) {
+        blocks_.push_back(
+            register_module("block" + std::to_string(stage) + "_" + std::to_string(b),
+                            std::make_shared<PreActBlock>(
+                                channels, planes, (stage > 0 && b == 0) ? 2 : 1, bottleneck)));
+        channels = bottleneck ? planes * 4 : planes;
+      }
+    }
+    bn_ = register_module("bn", torch::nn::BatchNorm2d(channels));
+    fc_ = register_module("fc", torch::nn::Linear(channels, classes));
+  }
+  at::Tensor forward(at::Tensor x) override {
+    begin_forward();
+    x = quant_next(conv_(quant_next(pad_to_32(x))));
+    for (auto& block : blocks_) x = block->forward(x, *this);
+    x = quant_next(bn_(x).relu());
+    x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+    return quant_next(fc_(x));
+  }
+
+ private:
+  torch::nn::Conv2d conv_{nullptr};
+  std::vector<std::shared_ptr<PreActBlock>> blocks_;
+  torch::nn::BatchNorm2d bn_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+
 }  // namespace
 
+bool has_batchnorm(torch::nn::Module& model) {
+  for (const auto& module : model.modules(/*include_self=*/false))
+    if (module->as<torch::nn::BatchNorm2d>()) return true;
+  return false;
+}
+
+void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_t batch_size) {
+  std::vector<torch::nn::BatchNorm2dImpl*> norms;
+  for (const auto& module : model.modules(false))
+    if (auto* bn = module->as<torch::nn::BatchNorm2d>()) norms.push_back(bn);
+  if (norms.empty()) return;
+  std::vector<c10::optional<double>> momenta;
+  for (auto* bn : norms) {
+    bn->reset_running_stats();
+    momenta.push_back(bn->options.momentum());
+    bn->options.momentum(c10::nullopt);  // cumulative average over the pass
+  }
+  c10::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.train();
+  auto* net = dynamic_cast<LowPrecisionNet*>(&model);
+  for (int64_t begin = 0; begin < images.size(0); begin += batch_size)
+    net->forward(images.slice(0, begin, std::min<int64_t>(images.size(0), begin + batch_size)));
+  model.train(was_training);
+  for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+}
+
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"logreg", "mlp", "cnn"};
+  static const std::vector<std::string> names = {"logreg",      "mlp",          "cnn",
+                                                 "vgg16",       "preresnet20",  "preresnet32",
+                                                 "preresnet56", "preresnet110", "preresnet164"};
   return names;
 }
 
-std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const ActivationQuant& quant) {
-  if (name == "logreg") return std::make_shared<LogisticRegression>(quant);
-  if (name == "mlp") return std::make_shared<Mlp>(quant);
-  if (name == "cnn") return std::make_shared<SmallCnn>(quant);
-  throw InvalidInput("unknown model '" + name + "'; accepted: logreg, mlp, cnn");
+std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const ActivationQuant& quant,
+                                            int64_t in_channels, int64_t classes) {
+  const bool small_input_models = in_channels == 1 && classes == 10;
+  if (name == "logreg" && small_input_models) return std::make_shared<LogisticRegression>(quant);
+  if (name == "mlp" && small_input_models) return std::make_shared<Mlp>(quant);
+  if (name == "cnn" && small_input_models) return std::make_shared<SmallCnn>(quant);
+  if (name == "vgg16") return std::make_shared<Vgg16>(quant, in_channels, classes);
+  if (name.rfind("preresnet", 0) == 0) {
+    int depth = 0;
+    try {
+      depth = std::stoi(name.substr(9));
+    } catch (...) {
+    }
+    const bool basic = depth >= 8 && (depth - 2) % 6 == 0,
+               bottleneck = depth >= 164 && (depth - 2) % 9 == 0;
+    if (basic || bottleneck) return std::make_shared<PreResNet>(quant, depth, in_channels, classes);
+    throw InvalidInput("bad PreResNet depth in '" + name +
+                       "': depth - 2 must be a multiple of 6 (basic blocks: 20, 32, 56, 110) or, "
+                       "from 164 on, of 9 (bottlenecks: 164)");
+  }
+  if (name == "logreg" || name == "mlp" || name == "cnn")
+    throw InvalidInput("model '" + name +
+                       "' takes 28x28 single-channel images with 10 classes; use vgg16 or "
+                       "preresnetD for other data");
+  throw InvalidInput(
+      "unknown model '" + name +
+      "'; accepted: logreg, mlp, cnn, vgg16, preresnetD (D = 20, 32, 56, 110, 164, ...)");
 }
 
 }  // namespace swalp::engine

@@ -24,6 +24,9 @@ class LowPrecisionNet : public torch::nn::Module {
   virtual at::Tensor forward(at::Tensor x) = 0;
   // Stochastic rounding streams of the quantizers follow the optimizer step.
   void set_step(uint64_t step) { step_ = step; }
+  // Numbers quantizer sites in call order within one forward pass (deep models, their blocks).
+  void begin_forward() { next_site_ = 0; }
+  at::Tensor quant_next(const at::Tensor& x) { return quant(x, next_site_++); }
 
  protected:
   // Quantizer number `site` of the forward pass.
@@ -31,11 +34,19 @@ class LowPrecisionNet : public torch::nn::Module {
 
  private:
   ActivationQuant quant_;
-  uint64_t step_ = 0;
+  uint64_t step_ = 0, next_site_ = 0;
 };
 
-// "logreg", "mlp" or "cnn"; throws InvalidInput naming the accepted models.
-std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const ActivationQuant& quant);
+// "logreg", "mlp", "cnn" (28x28 inputs), "vgg16" (VGG16-LP: no BatchNorm, as in the paper) or
+// "preresnetD" (PreResNet-LP of depth D: 20, 32, 56, 110 basic blocks; 164 bottlenecks) for
+// 32x32 inputs (28x28 are zero-padded to 32x32). Throws InvalidInput naming the accepted models.
+std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const ActivationQuant& quant,
+                                            int64_t in_channels = 1, int64_t classes = 10);
+
+// Recomputes BatchNorm running statistics with one pass over `images` in batches (the SWA
+// recipe before evaluating an averaged model). Models without BatchNorm are left unchanged.
+void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_t batch_size);
+bool has_batchnorm(torch::nn::Module& model);
 const std::vector<std::string>& model_names();
 
 }  // namespace swalp::engine

@@ -81,7 +81,7 @@ TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Pa
   const QuantPlan& plan = o.quant;
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
                                    site_spec(plan.error, plan.rounding, false, o.seed + 2)};
-  parts_->model = make_model(o.model, activation_quant);
+  parts_->model = make_model(o.model, activation_quant, o.in_channels, o.classes);
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
   std::vector<at::Tensor> matrices, vectors;
   for (const at::Tensor& p : parts_->model->parameters())
@@ -130,6 +130,9 @@ std::vector<std::pair<std::string, at::Tensor>> TrainingState::state_tensors() c
   const auto params = parts_->model->parameters();
   for (size_t i = 0; i < params.size(); ++i)
     out.emplace_back("param." + std::to_string(i), params[i]);
+  const auto buffers = parts_->model->buffers();
+  for (size_t i = 0; i < buffers.size(); ++i)
+    out.emplace_back("buffer." + std::to_string(i), buffers[i]);
   for (const auto& [name, sgd] : {std::pair{"matrices", parts_->sgd_matrices.get()},
                                   std::pair{"vectors", parts_->sgd_vectors.get()}}) {
     for (size_t i = 0; i < sgd->momentum_buffers().size(); ++i) {
@@ -159,6 +162,8 @@ void TrainingState::restore(const std::vector<std::pair<std::string, at::Tensor>
                          " has another shape (another model?)");
     params[i].detach().copy_(saved);
   }
+  const auto buffers = parts_->model->buffers();
+  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(get("buffer." + std::to_string(i)));
   for (const auto& [name, sgd] : {std::pair{"matrices", parts_->sgd_matrices.get()},
                                   std::pair{"vectors", parts_->sgd_vectors.get()}}) {
     std::vector<at::Tensor> momentum, accumulator;
@@ -207,7 +212,8 @@ std::vector<EpochMetrics> metrics_from(const at::Tensor& t) {
 // Everything a run needs to continue bit for bit, written to a temporary file and renamed.
 void save_checkpoint(const std::string& path, const TrainingState& state,
                      const torchq::SwaAverager& swa, at::Generator& shuffle,
-                     const std::vector<EpochMetrics>& epochs, uint64_t steps_averaging) {
+                     at::Generator& augmentation, const std::vector<EpochMetrics>& epochs,
+                     uint64_t steps_averaging) {
   torch::serialize::OutputArchive archive;
   archive.write("version", at::tensor({kCheckpointVersion}));
   for (const auto& [name, tensor] : state.state_tensors()) archive.write(name, tensor.detach());
@@ -216,6 +222,7 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   archive.write("counters",
                 at::tensor({int64_t(state.steps()), swa.count(), int64_t(steps_averaging)}));
   archive.write("generator", shuffle.get_state());
+  archive.write("augmentation_generator", augmentation.get_state());
   archive.write("metrics", metrics_tensor(epochs));
   const std::string temporary = path + ".tmp";
   try {
@@ -231,7 +238,7 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
 // Returns the metrics of the epochs already done; restores state, average and generator.
 std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState& state,
                                           torchq::SwaAverager& swa, at::Generator& shuffle,
-                                          uint64_t& steps_averaging) {
+                                          at::Generator& augmentation, uint64_t& steps_averaging) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
@@ -258,6 +265,7 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
   swa.restore(average, counters[1].item<int64_t>());
   steps_averaging = uint64_t(counters[2].item<int64_t>());
   shuffle.set_state(read("generator"));
+  augmentation.set_state(read("augmentation_generator"));
   return metrics_from(read("metrics"));
 }
 
@@ -276,9 +284,11 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
+  at::Generator augmentation = at::detail::createCPUGenerator(o.seed ^ 0x5eed);
   uint64_t steps_averaging = 0;
   if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))
-    result.epochs = load_checkpoint(o.checkpoint, state, swa, shuffle, steps_averaging);
+    result.epochs =
+        load_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, steps_averaging);
   int epochs_this_call = 0;
   for (int epoch = int(result.epochs.size()); epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -293,7 +303,9 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       const int64_t end = std::min<int64_t>(train_set.size(), begin + o.batch_size);
       const at::Tensor index = order.slice(0, begin, end);
       const at::Tensor y = train_set.labels.index_select(0, index);
-      const auto [loss, logits] = state.step(train_set.images.index_select(0, index), y, m.lr);
+      at::Tensor x = train_set.images.index_select(0, index);
+      if (o.augment) x = augment_crop_flip(x, augmentation);
+      const auto [loss, logits] = state.step(x, y, m.lr);
       if (averaging && o.swa_every > 0 && ++steps_averaging % o.swa_every == 0) swa.update();
       loss_sum += loss * double(end - begin);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
@@ -305,13 +317,22 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       // Per-epoch averaging, or a first snapshot when no K-step update happened yet.
       if (o.swa_every <= 0 || swa.count() == 0) swa.update();
       swa.swap_in();
+      // BatchNorm statistics of the averaged weights come from one pass over the training
+      // data; the SGD model's own statistics are put back afterwards.
+      std::vector<at::Tensor> sgd_buffers;
+      for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
+      if (!sgd_buffers.empty()) update_batchnorm(model, train_set.images, 256);
       m.test_error_swa = error_percent(model, test_set, 1000);
       swa.swap_in();
+      c10::NoGradGuard no_grad;
+      const auto buffers = model.buffers();
+      for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(sgd_buffers[i]);
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.epochs.push_back(m);
     if (!o.checkpoint.empty())
-      save_checkpoint(o.checkpoint, state, swa, shuffle, result.epochs, steps_averaging);
+      save_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, result.epochs,
+                      steps_averaging);
     if (on_epoch) on_epoch(m);
     if (o.stop_after_epochs > 0 && ++epochs_this_call == o.stop_after_epochs &&
         epoch + 1 < o.epochs)

@@ -33,6 +33,8 @@ struct TrainOptions {
   int swa_every = 0;  // average every this many steps once averaging started; 0: once per epoch
   uint64_t seed = 1;
   QuantPlan quant;
+  int64_t in_channels = 1, classes = 10;  // of the data
+  bool augment = false;                   // random crop (padding 4) and flip per batch
   // Checkpoint file rewritten atomically after every epoch ("" = none). When it exists at the
   // start, the run resumes from it and continues bit for bit.
   std::string checkpoint;

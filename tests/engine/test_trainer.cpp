@@ -15,14 +15,15 @@ TEST(Trainer, SwaScheduleHoldsDecaysThenStaysAtTheSwaRate) {
   o.swa_lr = 0.02;
   o.swa_start = 10;
   EXPECT_DOUBLE_EQ(swa_learning_rate(o, 0), 0.1);
-  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                 // t = 0.5
+  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                      // t = 0.5
   EXPECT_NEAR(swa_learning_rate(o, 7), 0.1 * (1 - 0.8 * 0.5), 1e-12);  // halfway down
-  EXPECT_NEAR(swa_learning_rate(o, 9), 0.02, 1e-12);               // t = 0.9
+  EXPECT_NEAR(swa_learning_rate(o, 9), 0.02, 1e-12);                   // t = 0.9
   EXPECT_NEAR(swa_learning_rate(o, 30), 0.02, 1e-12);
 }
 
 TEST(Trainer, LearnsSyntheticImagesInFullAndLowPrecision) {
-  const Dataset train_set = make_synthetic_images(2000, 1), test_set = make_synthetic_images(500, 2);
+  const Dataset train_set = make_synthetic_images(2000, 1),
+                test_set = make_synthetic_images(500, 2);
   TrainOptions o;
   o.model = "logreg";
   o.epochs = 3;
