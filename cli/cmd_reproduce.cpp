@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "epoch_log.h"
 #include "io/atomic_file.h"
 #include "plot.h"
 #include "swalp/error.h"
@@ -158,13 +159,7 @@ void register_reproduce(CLI::App& app) {
                    word_length > 0 ? ("bfp:" + std::to_string(word_length)).c_str() : "fp32", seed,
                    o.epochs, static_cast<long long>(train_set.size()));
       return train(o, train_set, test_set, [&](const EpochMetrics& m) {
-        std::fprintf(
-            stderr,
-            "  epoch %3d  lr %.4f  loss %.4f  train %.2f%%  test SGD %.2f%%  SWA %s  %.1fs\n",
-            m.epoch, m.lr, m.train_loss, m.train_error, m.test_error_sgd,
-            m.test_error_swa < 0 ? "-"
-                                 : (std::to_string(m.test_error_swa).substr(0, 5) + "%").c_str(),
-            m.seconds);
+        log_epoch(m);
         char row[256];
         std::snprintf(row, sizeof row, "%s,%d,%d,%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.3f\n", name.c_str(),
                       word_length, seed, m.epoch, m.lr, m.train_loss, m.train_error,

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "epoch_log.h"
 #include "io/atomic_file.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
@@ -336,16 +337,8 @@ void register_train(CLI::App& app) {
     if (args.resume.empty()) io::write_file_atomic(dir + "/config.toml", resolved_config(args));
     args.options.checkpoint = dir + "/checkpoint.pt";
     args.options.stop_after_epochs = args.stop_after;
-    const engine::TrainResult result =
-        engine::train(args.options, train_set, test_set, [](const engine::EpochMetrics& m) {
-          std::fprintf(
-              stderr,
-              "  epoch %3d  lr %.4f  loss %.4f  train %.2f%%  test SGD %.2f%%  SWA %s  %.1fs\n",
-              m.epoch, m.lr, m.train_loss, m.train_error, m.test_error_sgd,
-              m.test_error_swa < 0 ? "-"
-                                   : (std::to_string(m.test_error_swa).substr(0, 5) + "%").c_str(),
-              m.seconds);
-        });
+    const engine::TrainResult result = engine::train(
+        args.options, train_set, test_set, [](const engine::EpochMetrics& m) { log_epoch(m); });
     io::write_file_atomic(dir + "/metrics.csv", metrics_csv(result.epochs));
     const nlohmann::json summary = {
         {"model", args.options.model},

@@ -19,15 +19,20 @@ LowPrecisionSgd::LowPrecisionSgd(std::vector<at::Tensor> params, LowPrecisionSgd
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i];
     at::Tensor acc = p.detach().clone();
-    if (options_.accumulator)
-      quantize_(acc, at_site(*options_.accumulator, site_of(i, kAccumulatorSite)));
-    if (options_.weight) {
-      p.copy_(quantize(acc, at_site(*options_.weight, site_of(i, kWeightSite))));
-    } else {
-      p.copy_(acc);
-    }
+    store_accumulator(i, acc);
     accumulator_.push_back(acc);
     momentum_.push_back(at::zeros_like(acc));
+  }
+}
+
+void LowPrecisionSgd::store_accumulator(size_t i, at::Tensor& acc) {
+  if (options_.accumulator)
+    quantize_(acc, at_site(*options_.accumulator, site_of(i, kAccumulatorSite)));
+  at::Tensor& p = params_[i];
+  if (options_.weight) {
+    p.copy_(quantize(acc, at_site(*options_.weight, site_of(i, kWeightSite))));
+  } else {
+    p.copy_(acc);
   }
 }
 
@@ -50,13 +55,7 @@ void LowPrecisionSgd::step(double lr) {
     m.mul_(options_.momentum).add_(g);
     at::Tensor& acc = accumulator_[i];
     acc.add_(m, -lr);
-    if (options_.accumulator)
-      quantize_(acc, at_site(*options_.accumulator, site_of(i, kAccumulatorSite)));
-    if (options_.weight) {
-      p.copy_(quantize(acc, at_site(*options_.weight, site_of(i, kWeightSite))));
-    } else {
-      p.copy_(acc);
-    }
+    store_accumulator(i, acc);
     if (options_.momentum_buffer)
       quantize_(m, at_site(*options_.momentum_buffer, site_of(i, kMomentumSite)));
   }

@@ -50,6 +50,8 @@ class LowPrecisionSgd {
                uint64_t steps);
 
  private:
+  // acc quantized to the accumulator format, then parameter i = acc in the weight format.
+  void store_accumulator(size_t i, at::Tensor& acc);
   // spec with its stream set for (step, site)
   QuantSpec at_site(const QuantSpec& spec, uint64_t site) const;
 
