@@ -9,13 +9,13 @@
 #include <sstream>
 
 #include "commands.h"
-#include "epoch_log.h"
 #include "io/atomic_file.h"
 #include "plot.h"
 #include "swalp/error.h"
 #include "swalp/rounding.h"
 #include "train/threads.h"
 #include "train/trainer.h"
+#include "training_progress.h"
 
 namespace swalp::cli {
 
@@ -158,14 +158,18 @@ void register_reproduce(CLI::App& app) {
                    name.c_str(),
                    word_length > 0 ? ("bfp:" + std::to_string(word_length)).c_str() : "fp32", seed,
                    o.epochs, static_cast<long long>(train_set.size()));
-      return train(o, train_set, test_set, [&](const EpochMetrics& m) {
-        log_epoch(m);
+      TrainingProgress progress;
+      return train(
+          o, train_set, test_set,
+          [&](const EpochMetrics& m) {
+            progress.on_epoch(m);
         char row[256];
         std::snprintf(row, sizeof row, "%s,%d,%d,%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.3f\n", name.c_str(),
                       word_length, seed, m.epoch, m.lr, m.train_loss, m.train_error,
                       m.test_error_sgd, m.test_error_swa, m.seconds);
         csv += row;
-      });
+          },
+          [&](const StepProgress& p) { progress.on_step(p); });
     };
 
     std::map<std::string, std::vector<double>> errors;

@@ -14,7 +14,7 @@
 namespace swalp::engine {
 
 at::Tensor LowPrecisionNet::quant(const at::Tensor& x, uint64_t site) {
-  if (!quant_.activation && !quant_.error) return x;
+  if (!quantizers_enabled_ || (!quant_.activation && !quant_.error)) return x;
   torchq::QuantizerSpecs specs{quant_.activation, quant_.error};
   // Activation/error sites are numbered above the optimizer's per-parameter sites.
   const uint64_t stream = torchq::site_stream(step_, (uint64_t(1) << 19) | site);

@@ -24,6 +24,8 @@ class LowPrecisionNet : public torch::nn::Module {
   virtual at::Tensor forward(at::Tensor x) = 0;
   // Stochastic rounding streams of the quantizers follow the optimizer step.
   void set_step(uint64_t step) { step_ = step; }
+  // Off: activations and errors pass unquantized (evaluating a model in full precision).
+  void set_quantizers_enabled(bool enabled) { quantizers_enabled_ = enabled; }
   // Numbers quantizer sites in call order within one forward pass (deep models, their blocks).
   void begin_forward() { next_site_ = 0; }
   at::Tensor quant_next(const at::Tensor& x) { return quant(x, next_site_++); }
@@ -35,6 +37,7 @@ class LowPrecisionNet : public torch::nn::Module {
  private:
   ActivationQuant quant_;
   uint64_t step_ = 0, next_site_ = 0;
+  bool quantizers_enabled_ = true;
 };
 
 // "logreg", "mlp", "cnn" (28x28 inputs), "vgg16" (VGG16-LP: no BatchNorm, as in the paper) or

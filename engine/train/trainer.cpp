@@ -5,6 +5,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/serialize/archive.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,11 +22,11 @@ namespace swalp::engine {
 
 bool QuantPlan::any() const {
   return !(weight.empty() && grad.empty() && momentum.empty() && accumulator.empty() &&
-           activation.empty() && error.empty());
+           activation.empty() && error.empty() && swa.empty());
 }
 
 QuantPlan QuantPlan::uniform(const std::string& spelling, const std::string& rounding) {
-  QuantPlan plan{spelling, spelling, spelling, spelling, spelling, spelling, rounding};
+  QuantPlan plan{spelling, spelling, spelling, spelling, spelling, spelling, rounding, ""};
   return plan;
 }
 
@@ -48,9 +49,10 @@ std::optional<QuantSpec> site_spec(const std::string& spelling, const std::strin
   return spec;
 }
 
-double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size) {
+double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size, bool quantized) {
   c10::NoGradGuard no_grad;
   model.eval();
+  model.set_quantizers_enabled(quantized);
   int64_t wrong = 0;
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const int64_t end = std::min<int64_t>(data.size(), begin + batch_size);
@@ -58,10 +60,16 @@ double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size
     wrong += logits.argmax(1).ne(data.labels.slice(0, begin, end)).sum().item<int64_t>();
   }
   model.train();
+  model.set_quantizers_enabled(true);
   return 100.0 * double(wrong) / double(data.size());
 }
 
 }  // namespace
+
+const std::vector<std::string>& eval_modes() {
+  static const std::vector<std::string> modes = {"quantized", "fp32"};
+  return modes;
+}
 
 double swa_learning_rate(const TrainOptions& o, int epoch) {
   if (o.swa_start <= 0) return o.swa_lr;
@@ -272,14 +280,23 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
 }  // namespace
 
 TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
-                  const std::function<void(const EpochMetrics&)>& on_epoch) {
+                  const std::function<void(const EpochMetrics&)>& on_epoch,
+                  const std::function<void(const StepProgress&)>& on_step) {
   if (o.epochs < 1)
     throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
   if (!(o.lr_init > 0) || !(o.swa_lr > 0)) throw InvalidInput("learning rates must be > 0");
   if (o.swa_every < 0) throw InvalidInput("swa_every must be >= 0 (0: once per epoch)");
+  const auto& modes = eval_modes();
+  if (std::find(modes.begin(), modes.end(), o.eval) == modes.end())
+    throw InvalidInput("bad eval '" + o.eval + "'; accepted: quantized, fp32");
+  const bool eval_quantized = o.eval == "quantized";
   TrainingState state(o);
   LowPrecisionNet& model = state.model();
-  torchq::SwaAverager swa(state.parameters());
+  // The average's format, with per-channel scopes for 2-D+ parameters as the paper's weights.
+  std::vector<std::optional<QuantSpec>> average_formats;
+  for (const at::Tensor& p : state.parameters())
+    average_formats.push_back(site_spec(o.quant.swa, o.quant.rounding, p.dim() >= 2, o.seed + 7));
+  torchq::SwaAverager swa(state.parameters(), average_formats);
 
   TrainResult result;
   const auto run_start = std::chrono::steady_clock::now();
@@ -299,6 +316,8 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     const bool averaging = epoch >= o.swa_start;
     double loss_sum = 0;
     int64_t wrong = 0;
+    StepProgress progress{epoch + 1, o.epochs, 0,
+                          (train_set.size() + o.batch_size - 1) / o.batch_size, 0.0};
     for (int64_t begin = 0; begin < train_set.size(); begin += o.batch_size) {
       const int64_t end = std::min<int64_t>(train_set.size(), begin + o.batch_size);
       const at::Tensor index = order.slice(0, begin, end);
@@ -309,10 +328,15 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       if (averaging && o.swa_every > 0 && ++steps_averaging % o.swa_every == 0) swa.update();
       loss_sum += loss * double(end - begin);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
+      if (on_step) {
+        ++progress.batch;
+        progress.loss = loss_sum / double(end);
+        on_step(progress);
+      }
     }
     m.train_loss = loss_sum / double(train_set.size());
     m.train_error = 100.0 * double(wrong) / double(train_set.size());
-    m.test_error_sgd = error_percent(model, test_set, 1000);
+    m.test_error_sgd = error_percent(model, test_set, 1000, eval_quantized);
     if (averaging) {
       // Per-epoch averaging, or a first snapshot when no K-step update happened yet.
       if (o.swa_every <= 0 || swa.count() == 0) swa.update();
@@ -322,7 +346,7 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       std::vector<at::Tensor> sgd_buffers;
       for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
       if (!sgd_buffers.empty()) update_batchnorm(model, train_set.images, 256);
-      m.test_error_swa = error_percent(model, test_set, 1000);
+      m.test_error_swa = error_percent(model, test_set, 1000, eval_quantized);
       swa.swap_in();
       c10::NoGradGuard no_grad;
       const auto buffers = model.buffers();

@@ -19,6 +19,9 @@ namespace swalp::engine {
 struct QuantPlan {
   std::string weight, grad, momentum, accumulator, activation, error;
   std::string rounding = "stochastic";
+  // Format of the running SWA average itself ("" = fp32), quantized after every update with
+  // `rounding`; a shared-scale spelling without a scope gets the per-channel scopes above.
+  std::string swa;
   bool any() const;
   // All sites in one format, as in the paper (e.g. "bfp:8").
   static QuantPlan uniform(const std::string& spelling, const std::string& rounding = "stochastic");
@@ -35,6 +38,9 @@ struct TrainOptions {
   QuantPlan quant;
   int64_t in_channels = 1, classes = 10;  // of the data
   bool augment = false;                   // random crop (padding 4) and flip per batch
+  // Evaluate the SGD and averaged models with their activation quantizers on ("quantized", as
+  // trained) or off ("fp32": full-precision arithmetic on the low-precision weights).
+  std::string eval = "quantized";
   // Checkpoint file rewritten atomically after every epoch ("" = none). When it exists at the
   // start, the run resumes from it and continues bit for bit.
   std::string checkpoint;
@@ -45,6 +51,13 @@ struct EpochMetrics {
   int epoch = 0;
   double lr = 0, train_loss = 0, train_error = 0, test_error_sgd = 0, test_error_swa = -1;
   double seconds = 0;
+};
+
+// Where a run is inside an epoch, for progress bars: batches done of the epoch's total.
+struct StepProgress {
+  int epoch = 0, epochs = 0;
+  int64_t batch = 0, batches = 0;
+  double loss = 0;  // mean training loss of the epoch so far
 };
 
 struct TrainResult {
@@ -84,7 +97,12 @@ double swa_learning_rate(const TrainOptions& options, int epoch);
 
 // Trains; `on_epoch` sees each epoch's metrics. Throws RuntimeFailure if the loss becomes NaN
 // or Inf, InvalidInput for bad options (naming the accepted values).
+// `on_step` sees every step's progress.
 TrainResult train(const TrainOptions& options, const Dataset& train_set, const Dataset& test_set,
-                  const std::function<void(const EpochMetrics&)>& on_epoch = {});
+                  const std::function<void(const EpochMetrics&)>& on_epoch = {},
+                  const std::function<void(const StepProgress&)>& on_step = {});
+
+// The accepted values of TrainOptions::eval.
+const std::vector<std::string>& eval_modes();
 
 }  // namespace swalp::engine

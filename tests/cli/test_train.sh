@@ -66,5 +66,24 @@ cp -r "$work/whole" "$work/corrupt" && head -c 100 "$work/whole/checkpoint.pt" >
 expect_error "corrupt checkpoint" 2 "corrupt or not a swalp checkpoint" "$swalp" train --resume "$work/corrupt"
 expect_error "bad format" 2 "accepted: fp32" "$swalp" train --data synthetic --format bfp:99 --out "$work/y"
 
+# --format sets every quantity except those given on their own; the average has its own format.
+"$swalp" train --data synthetic --limit-train 256 --limit-test 64 --epochs 2 --swa-start 1 \
+  --format bfp:8 --weight-format fixed:8:6 --swa-format bfp:6 --eval fp32 --out "$work/mixed" \
+  2> "$work/mixed.err" > /dev/null
+check "per-quantity flag wins over --format" grep -q '^weight = "fixed:8:6"$' "$work/mixed/config.toml"
+check "--format fills the rest" grep -q '^error = "bfp:8"$' "$work/mixed/config.toml"
+check "average format recorded" grep -q '^swa = "bfp:6"$' "$work/mixed/config.toml"
+check "eval mode recorded" grep -q '^eval = "fp32"$' "$work/mixed/config.toml"
+check "plain log without a terminal" bash -c "! grep -q \$'\r' '$work/mixed.err' && grep -q 'epoch   2' '$work/mixed.err'"
+expect_error "bad eval" 2 "accepted: quantized, fp32" "$swalp" train --data synthetic --eval float --out "$work/z"
+expect_error "bad average format" 2 "accepted:" "$swalp" train --data synthetic --swa-format bfp:0 --out "$work/z"
+# On a terminal, a progress bar (util-linux `script` gives the run a pseudo-terminal).
+if command -v script > /dev/null; then
+  script -qec "'$swalp' train --data synthetic --limit-train 512 --limit-test 64 --epochs 1 --swa-start 1 --out '$work/tty'" "$work/tty.log" > /dev/null
+  check "progress bar on a terminal" grep -q 'epoch 1/1 \[##############################\] 100%' "$work/tty.log"
+else
+  echo "skipped: progress bar test (no util-linux script)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -108,5 +108,18 @@ TEST(SwaAverager, QuantizedAverageLiesOnTheFormatGrid) {
   }
 }
 
+TEST(SwaAverager, PerTensorFormatsQuantizeOnlyTheirTensor) {
+  at::Tensor a = at::zeros({8}), b = at::zeros({8});
+  SwaAverager swa({a, b}, {make_quant_spec("fixed:4:2"), std::nullopt});
+  for (float v : {0.1f, 0.3f, 0.33f}) {
+    a.fill_(v);
+    b.fill_(v);
+    swa.update();
+  }
+  EXPECT_TRUE(on_grid(swa.average()[0], make_quant_spec("fixed:4:2")));
+  EXPECT_TRUE(at::allclose(swa.average()[1], at::full({8}, (0.1f + 0.3f + 0.33f) / 3), 1e-6, 0));
+  EXPECT_FALSE(on_grid(swa.average()[1], make_quant_spec("fixed:4:2")));
+}
+
 }  // namespace
 }  // namespace swalp::torchq

@@ -8,7 +8,12 @@
 namespace swalp::torchq {
 
 SwaAverager::SwaAverager(std::vector<at::Tensor> tracked, std::optional<QuantSpec> format)
-    : tracked_(std::move(tracked)), format_(std::move(format)) {
+    : SwaAverager(tracked, std::vector<std::optional<QuantSpec>>(tracked.size(), format)) {}
+
+SwaAverager::SwaAverager(std::vector<at::Tensor> tracked,
+                         std::vector<std::optional<QuantSpec>> formats)
+    : tracked_(std::move(tracked)), formats_(std::move(formats)) {
+  TORCH_CHECK(formats_.size() == tracked_.size(), "SwaAverager: one format per tensor");
   for (const at::Tensor& t : tracked_) average_.push_back(at::zeros_like(t.detach()));
 }
 
@@ -17,8 +22,8 @@ void SwaAverager::update() {
   ++count_;
   for (size_t i = 0; i < tracked_.size(); ++i) {
     average_[i].add_(tracked_[i].detach() - average_[i], 1.0 / double(count_));
-    if (format_) {
-      QuantSpec spec = *format_;
+    if (formats_[i]) {
+      QuantSpec spec = *formats_[i];
       spec.stream = (uint64_t(count_) << 20) | i;
       quantize_(average_[i], spec);
     }

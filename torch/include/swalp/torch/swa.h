@@ -15,6 +15,8 @@ class SwaAverager {
  public:
   // Averages these tensors (the model's parameters); `format` quantizes the average itself.
   explicit SwaAverager(std::vector<at::Tensor> tracked, std::optional<QuantSpec> format = {});
+  // One format per tracked tensor (std::nullopt: that average stays fp32).
+  SwaAverager(std::vector<at::Tensor> tracked, std::vector<std::optional<QuantSpec>> formats);
 
   // Adds the tracked tensors' current values: mean <- mean + (x - mean) / (n + 1).
   void update();
@@ -28,7 +30,7 @@ class SwaAverager {
 
  private:
   std::vector<at::Tensor> tracked_, average_;
-  std::optional<QuantSpec> format_;
+  std::vector<std::optional<QuantSpec>> formats_;
   int64_t count_ = 0;
 };
 
