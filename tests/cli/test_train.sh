@@ -52,6 +52,16 @@ cut -d, -f1-6 "$work/pieces/metrics.csv" > "$work/b"
 check "resumed run equals the uninterrupted one" cmp -s "$work/a" "$work/b"
 check "three epochs recorded" [ "$(wc -l < "$work/b")" -eq 4 ]
 
+# SIGKILL once the first checkpoint exists (mid-epoch 2 or later), then resume: same metrics.
+"$swalp" train --config "$work/run.toml" --seed 7 --out "$work/killed" 2> /dev/null > /dev/null &
+pid=$!
+for _ in $(seq 600); do [ -s "$work/killed/checkpoint.pt" ] && break; sleep 0.05; done
+kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+check "the checkpoint survived the kill" [ -s "$work/killed/checkpoint.pt" ]
+"$swalp" train --resume "$work/killed" 2> /dev/null > /dev/null
+cut -d, -f1-6 "$work/killed/metrics.csv" > "$work/c"
+check "killed and resumed run equals the uninterrupted one" cmp -s "$work/a" "$work/c"
+
 printf 'modle = "mlp"\n' > "$work/typo.toml"
 expect_error "unknown key, did you mean" 2 "did you mean 'model'" "$swalp" train --config "$work/typo.toml" --out "$work/x"
 printf 'epochs = "ten"\n' > "$work/type.toml"
