@@ -46,7 +46,8 @@ void register_bench_train(CLI::App& bench) {
   static BenchTrainArgs args;
   auto* cmd =
       bench.add_subcommand("train", "Time a low-precision training step next to the FP32 step");
-  cmd->add_option("--model", args.model, "logreg | mlp | cnn")->capture_default_str();
+  cmd->add_option("--model", args.model, "logreg | mlp | cnn | vgg16 | preresnetD")
+      ->capture_default_str();
   cmd->add_option("--format", args.format,
                   "Format at every site (activations, errors, weights, ...)")
       ->capture_default_str();
