@@ -14,5 +14,6 @@ void register_error_stats(CLI::App& app);
 void register_reproduce(CLI::App& app);
 void register_train(CLI::App& app);
 void register_bench_train(CLI::App& bench);  // under `swalp bench`
+void register_theory(CLI::App& app);
 
 }  // namespace swalp::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   swalp::cli::register_error_stats(app);
   swalp::cli::register_train(app);
   swalp::cli::register_reproduce(app);
+  swalp::cli::register_theory(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -24,11 +25,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // Name the choices at the deepest subcommand given (`swalp theory` lists its experiments).
+    const CLI::App* level = &app;
+    while (!level->get_subcommands().empty() &&
+           !level->get_subcommands().front()->get_subcommands({}).empty())
+      level = level->get_subcommands().front();
     std::string subcommands;
-    for (const CLI::App* sub : app.get_subcommands({}))
+    for (const CLI::App* sub : level->get_subcommands({}))
       subcommands += (subcommands.empty() ? "" : ", ") + sub->get_name();
-    std::fprintf(stderr, "swalp: error: %s (subcommands: %s; see swalp --help)\n", e.what(),
-                 subcommands.c_str());
+    const std::string path = level == &app ? "swalp" : "swalp " + level->get_name();
+    std::fprintf(stderr, "swalp: error: %s (subcommands: %s; see %s --help)\n", e.what(),
+                 subcommands.c_str(), path.c_str());
     return 2;
   } catch (const swalp::InvalidInput& e) {
     std::fprintf(stderr, "swalp: error: %s\n", e.what());

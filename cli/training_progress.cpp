@@ -1,32 +1,20 @@
 #include "training_progress.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
 namespace swalp::cli {
 
-TrainingProgress::TrainingProgress() : bar_(isatty(fileno(stderr)) != 0) {}
-
 void TrainingProgress::on_step(const engine::StepProgress& p) {
-  if (!bar_) return;
-  // Redraw at most ten times a second, and always at the end of the epoch.
-  const auto now = std::chrono::steady_clock::now();
-  if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
-  last_draw_ = now;
-  constexpr int kWidth = 30;
-  const int filled = int(kWidth * p.batch / (p.batches > 0 ? p.batches : 1));
-  const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
-  std::fprintf(stderr, "\r  epoch %d/%d [%s] %3d%%  loss %.4f", p.epoch, p.epochs, bar.c_str(),
-               int(100 * p.batch / (p.batches > 0 ? p.batches : 1)), p.loss);
-  std::fflush(stderr);
-  drawn_ = true;
+  char label[64], detail[64];
+  std::snprintf(label, sizeof label, "epoch %d/%d", p.epoch, p.epochs);
+  std::snprintf(detail, sizeof detail, "loss %.4f", p.loss);
+  line_.draw(label, double(p.batch) / double(p.batches > 0 ? p.batches : 1), detail,
+             p.batch == p.batches);
 }
 
 void TrainingProgress::on_epoch(const engine::EpochMetrics& m) {
-  if (drawn_) std::fputs("\r\033[K", stderr);  // erase the bar; the log line replaces it
-  drawn_ = false;
+  line_.clear();
   char swa[32] = "-";
   if (m.test_error_swa >= 0) std::snprintf(swa, sizeof swa, "%.2f%%", m.test_error_swa);
   std::fprintf(stderr,
