@@ -1,5 +1,6 @@
 #include "theory/experiments.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -74,6 +75,14 @@ TheoryResult run_theory(Objective objective, const TheoryOptions& o,
                        std::to_string(result.lambda_max) + " (the largest Hessian eigenvalue)");
   result.warmup = o.warmup >= 0 ? o.warmup : int64_t(std::ceil(10.0 / (o.lr * result.lambda_min)));
 
+  // Fixed point clamps at +-2^(integer_bits - 1): an optimum outside would bias every run.
+  double largest = 0;
+  for (double v : result.optimum) largest = std::max(largest, std::abs(v));
+  if (!o.fractional_bits.empty() && largest >= std::ldexp(0.75, o.integer_bits - 1))
+    throw InvalidInput("the optimum has a coordinate of magnitude " + std::to_string(largest) +
+                       ", beyond 3/4 of the fixed point range +-" +
+                       std::to_string(std::ldexp(1.0, o.integer_bits - 1)) + " of --integer-bits " +
+                       std::to_string(o.integer_bits) + "; raise --integer-bits or --l2");
   ChainOptions chain;
   chain.lr = o.lr;
   chain.chains = o.chains;
