@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `swalp zipml` and `swalp bench zipml` on small configurations: tables, CSV, summary.json,
+# and exit 2 with the accepted values on bad input. Usage: test_zipml.sh PATH_TO_SWALP
+set -u
+swalp="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+check() {
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+expect_error() {  # NAME CODE FRAGMENT COMMAND...
+  local name="$1" code="$2" fragment="$3"; shift 3
+  "$@" > /dev/null 2> "$work/err"
+  local rc=$?
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
+  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
+}
+
+"$swalp" zipml --n 500 --dim 10 --epochs 3 --bits 2,8 --out "$work/z" > "$work/z.txt" 2> /dev/null
+check "zipml ran" [ $? -eq 0 ]
+check "table has both widths" grep -qE '^8 ' "$work/z.txt"
+check "bias table" grep -q 'gradient bias' "$work/z.txt"
+for f in summary.json curves.csv final_loss.csv; do check "wrote $f" [ -s "$work/z/$f" ]; done
+check "4 methods x 2 widths" [ "$(wc -l < "$work/z/final_loss.csv")" -eq 9 ]
+check "summary keys" grep -q '"bits_to_fp32_loss"' "$work/z/summary.json"
+if command -v gnuplot > /dev/null; then
+  check "plots" [ -s "$work/z/loss_vs_bits.png" ] && [ -s "$work/z/loss_vs_epoch.png" ]
+fi
+"$swalp" zipml --n 300 --dim 8 --epochs 2 --bits 4 --loss hinge --l2 0.01 > "$work/h.txt" 2> /dev/null
+check "hinge reports refetches" grep -q 'hinge refetches at 4 bits' "$work/h.txt"
+
+"$swalp" bench zipml --n 2048 --dim 64 --epochs 1 --bits 4 --json > "$work/b.json"
+check "bench json" grep -q '"speedup_vs_fp32"' "$work/b.json"
+
+expect_error "bad loss" 2 "accepted: least-squares, ls-svm, logistic, hinge" "$swalp" zipml --loss l1
+expect_error "bad bits" 2 "out of range 1..8" "$swalp" zipml --bits 9
+expect_error "bad data" 2 "accepted: synthetic, fashion-mnist" "$swalp" zipml --data cifar
+expect_error "bad classes" 2 "two different labels" "$swalp" zipml --data fashion-mnist --classes 3 --positive-class 3
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
