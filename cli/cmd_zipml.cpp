@@ -77,29 +77,26 @@ void write_outputs(const std::string& dir, const ZipmlArgs& a, const zipml::Zipm
       {"tolerance", a.options.tolerance},
       {"seconds", r.seconds}};
   io::write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  // One line per method, each selected by grep so that the lines are not broken.
   const int curve_bits = 4;
+  const char* methods[] = {"naive", "double", "end-to-end", "double-optimal"};
   std::string script =
       "set terminal pngcairo size 1000,650 noenhanced\nset datafile separator ','\n"
       "set grid\nset key outside right\nset logscale y\n"
       "set output 'loss_vs_epoch.png'\nset xlabel 'epoch'\nset ylabel 'training loss'\n"
-      "set title 'Training loss, " +
-      std::to_string(curve_bits) +
-      "-bit samples'\n"
-      "plot 'curves.csv' every ::1 using ($2==32?$3:NaN):4 with linespoints title 'fp32'";
-  for (const char* m : {"naive", "double", "end-to-end", "double-optimal"})
-    script += std::string(", '' every ::1 using (strcol(1) eq '") + m +
-              "' && $2==" + std::to_string(curve_bits) + "?$3:NaN):4 with linespoints title '" + m +
-              "'";
+      "set title 'Training loss, " + std::to_string(curve_bits) + "-bit samples'\n"
+      "plot '< grep ^fp32, curves.csv' using 3:4 with linespoints title 'fp32'";
+  for (const char* m : methods)
+    script += std::string(", '< grep ^") + m + "," + std::to_string(curve_bits) +
+              ", curves.csv' using 3:4 with linespoints title '" + m + "'";
   script +=
       "\nset output 'loss_vs_bits.png'\nset xlabel 'bits per sample component'\n"
-      "set title 'Final training loss against sample bits'\n"
-      "plot 'final_loss.csv' every ::1 using (strcol(1) eq 'naive'?$2:NaN):3 with linespoints "
-      "title 'naive'";
-  for (const char* m : {"double", "end-to-end", "double-optimal"})
-    script += std::string(", '' every ::1 using (strcol(1) eq '") + m +
-              "'?$2:NaN):3 with linespoints title '" + m + "'";
+      "set title 'Final training loss against sample bits'\nplot ";
+  for (const char* m : methods)
+    script += std::string("'< grep ^") + m + ", final_loss.csv' using 2:3 with linespoints title '" +
+              m + "', ";
   char fp[64];
-  std::snprintf(fp, sizeof fp, ", %.9e title 'fp32' dt 2\n", r.full.final_loss);
+  std::snprintf(fp, sizeof fp, "%.9e title 'fp32' dt 2\n", r.full.final_loss);
   script += fp;
   std::string why;
   if (!run_gnuplot(dir, script, why)) std::fprintf(stderr, "swalp: no plots: %s\n", why.c_str());
