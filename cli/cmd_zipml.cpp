@@ -169,10 +169,12 @@ void register_zipml(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--l2", o.sgd.l2, "L2 regularization (ls-svm, logistic, hinge)")
       ->capture_default_str();
-  cmd->add_option("--model-bits", o.sgd.model_bits, "End to end: model bits (int:B)")
-      ->capture_default_str();
-  cmd->add_option("--grad-bits", o.sgd.grad_bits, "End to end: gradient bits (int:B)")
-      ->capture_default_str();
+  cmd->add_option("--model-bits", o.sgd.model_bits, "End to end: model bits (int:B, 2..8)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 8));
+  cmd->add_option("--grad-bits", o.sgd.grad_bits, "End to end: gradient bits (int:B, 2..8)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 8));
   cmd->add_option("--chebyshev-degree", o.sgd.chebyshev_degree,
                   "Logistic: polynomial degree (copies = degree + 1)")
       ->capture_default_str();
