@@ -1,0 +1,62 @@
+// Packed 8-bit codecs for compressing messages (gradients, activations): uint8 codes plus one
+// float32 scale (the absolute maximum) per block. Every codec is sign-magnitude: bit 7 is the
+// sign, bits 6..0 pick one of at most 128 magnitudes in [0, 1] of the value / scale.
+//   dt8      dynamic tree (Dettmers 2016; codes.h): 10^-k decades, 127 magnitudes 1e-6..1
+//   st8      static tree: 3 bits decimal exponent e (10^-e, e = 0..7), 4 bits linear fraction
+//            f, magnitude 10^-e (0.1 + 0.9 (f + 1) / 16); code 0 is zero (127 magnitudes)
+//   int8     linear: magnitude k / 127, k = 0..127 in bits 6..0 (not two's complement)
+//   fp8e4m3  OCP E4M3 bit patterns, magnitudes / 448 (absmax maps to the format's max)
+//   fp8e5m2  OCP E5M2 bit patterns (finite), magnitudes / 57344
+// Rounding to the neighbouring magnitudes: nearest (ties to the even table index) or
+// stochastic (up iff the top 24 Philox bits of (seed, stream, index) < fraction * 2^24).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace swalp {
+
+enum class CodecKind { kDynamicTree, kStaticTree, kLinear8, kFp8E4M3, kFp8E5M2 };
+
+struct Codec {
+  CodecKind kind;
+  std::string name;
+  // Non-negative magnitudes, ascending, [0] = 0 and back() = 1, with their 7-bit codes.
+  std::vector<float> magnitudes;
+  std::vector<uint8_t> codes;
+  float by_code[128];  // magnitude of each 7-bit code (0 for unused codes)
+};
+
+// "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2"; throws InvalidInput naming the accepted ones.
+const Codec& codec_by_name(const std::string& name);
+const std::vector<std::string>& codec_names();
+
+struct EncodedMessage {
+  std::vector<uint8_t> codes;  // one per value
+  std::vector<float> scales;   // one per block: the block's absolute maximum
+  size_t block = 0;            // values per block (the last block may be shorter)
+  size_t wire_bytes() const { return codes.size() + 4 * scales.size(); }
+};
+
+struct EncodeOptions {
+  size_t block = 0;  // values per scale; 0 = one scale for the whole message
+  bool stochastic = false;
+  uint64_t seed = 0, stream = 0;
+};
+
+// Throws InvalidInput for NaN or Inf values (a scale cannot represent them).
+void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& options,
+            EncodedMessage& out);
+void decode(const Codec& codec, const EncodedMessage& message, float* out);
+
+struct CodecErrorStats {
+  double mean_absolute_error = 0;
+  double mean_relative_error = 0;  // over the non-zero inputs
+  double sqnr_db = 0;              // 10 log10(sum x^2 / sum (x - q)^2)
+};
+CodecErrorStats codec_error_stats(const Codec& codec, const std::vector<float>& values,
+                                  const EncodeOptions& options);
+
+}  // namespace swalp
