@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <type_traits>
@@ -22,6 +23,9 @@
 #include "train/threads.h"
 #include "train/trainer.h"
 #include "training_progress.h"
+#ifdef SWALP_HAVE_MPI
+#include "distributed/mpi_exchange.h"
+#endif
 
 namespace swalp::cli {
 
@@ -32,6 +36,10 @@ struct TrainArgs {
   std::string config, out, resume, data = "fashion-mnist", format;
   int64_t limit_train = 0, limit_test = 0;
   int threads = 0, stop_after = 0;
+  // Data parallel (under mpirun): gradient codec, error feedback, values per scale.
+  bool data_parallel = false, error_feedback = false;
+  std::string grad_codec = "fp32";
+  size_t grad_block = 0;
 };
 
 // One setting of a run: its config.toml key (quant.* keys live in the [quant] table), its flag
@@ -190,6 +198,51 @@ std::string metrics_csv(const std::vector<engine::EpochMetrics>& epochs) {
   return csv;
 }
 
+#ifdef SWALP_HAVE_MPI
+std::unique_ptr<distributed::MpiSession> mpi_session;
+#endif
+
+// Starts MPI and the gradient exchange when asked; returns whether this process writes.
+bool start_data_parallel(TrainArgs& args) {
+  if (!args.data_parallel) {
+    if (args.grad_codec != "fp32" || args.error_feedback)
+      throw InvalidInput("--grad-codec and --error-feedback need --data-parallel");
+    return true;
+  }
+#ifdef SWALP_HAVE_MPI
+  if (!mpi_session) mpi_session = std::make_unique<distributed::MpiSession>(nullptr, nullptr);
+  distributed::ExchangeOptions options;
+  options.codec = args.grad_codec;
+  options.error_feedback = args.error_feedback;
+  options.block = args.grad_block;
+  args.options.exchange = distributed::make_mpi_exchange(options);
+  return args.options.exchange->rank() == 0;
+#else
+  throw InvalidInput(
+      "--data-parallel needs MPI, and this build has none: install libopenmpi-dev and "
+      "openmpi-bin (Debian) and rebuild");
+#endif
+}
+
+[[noreturn]] void abort_data_parallel(int code) {
+#ifdef SWALP_HAVE_MPI
+  distributed::abort_all(code);
+#else
+  std::exit(code);
+#endif
+}
+
+nlohmann::json data_parallel_summary(const TrainArgs& args, const engine::TrainResult& result) {
+  if (!args.options.exchange) return nullptr;
+  const uint64_t bytes = args.options.exchange->bytes_sent();
+  return {{"workers", args.options.exchange->size()},
+          {"grad_codec", args.grad_codec},
+          {"error_feedback", args.error_feedback},
+          {"bytes_sent", bytes},
+          {"steps", result.steps},
+          {"bytes_sent_per_step", result.steps > 0 ? double(bytes) / double(result.steps) : 0.0}};
+}
+
 }  // namespace
 
 void register_train(CLI::App& app) {
@@ -213,6 +266,15 @@ void register_train(CLI::App& app) {
       cmd->add_option("--format", args.format, "One format for every quantity (e.g. bfp:8)");
   cmd->add_option("--threads", args.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_flag("--data-parallel", args.data_parallel,
+                "Data-parallel training over MPI (run under mpirun -np N)");
+  cmd->add_option("--grad-codec", args.grad_codec,
+                  "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2")
+      ->capture_default_str();
+  cmd->add_flag("--error-feedback", args.error_feedback,
+                "Add what the codec lost to the next gradient");
+  cmd->add_option("--grad-block", args.grad_block, "Values per codec scale (0: per tensor)")
+      ->capture_default_str();
   cmd->add_option("--stop-after", args.stop_after,
                   "Stop after this many epochs of this call (as if killed)")
       ->check(CLI::Range(0, 1000000));
@@ -263,6 +325,7 @@ void register_train(CLI::App& app) {
       throw InvalidInput("bad --eval '" + args.options.eval + "'; accepted: quantized, fp32");
     engine::make_model(args.options.model, {}, args.data.rfind("cifar", 0) == 0 ? 3 : 1,
                        args.data.rfind("cifar100", 0) == 0 ? 100 : 10);  // validates the name
+    const bool writer = start_data_parallel(args);  // rank 0 (or the only process) writes
     engine::configure_threads(args.threads);
     const engine::DataSplits data = engine::load_data(args.data, args.limit_train, args.limit_test);
     const engine::Dataset& train_set = data.train;
@@ -273,14 +336,28 @@ void register_train(CLI::App& app) {
     if (args.resume.empty() && std::filesystem::exists(dir + "/checkpoint.pt"))
       throw InvalidInput("'" + dir + "' already holds a run (checkpoint.pt); use --resume " + dir +
                          " to continue it, or another --out");
-    if (args.resume.empty()) io::write_file_atomic(dir + "/config.toml", resolved_config(args));
+    if (args.resume.empty() && writer)
+      io::write_file_atomic(dir + "/config.toml", resolved_config(args));
     args.options.checkpoint = dir + "/checkpoint.pt";
     args.options.stop_after_epochs = args.stop_after;
     TrainingProgress progress;
-    const engine::TrainResult result = engine::train(
-        args.options, train_set, test_set,
-        [&](const engine::EpochMetrics& m) { progress.on_epoch(m); },
-        [&](const engine::StepProgress& p) { progress.on_step(p); });
+    engine::TrainResult result;
+    try {
+      result = engine::train(
+          args.options, train_set, test_set,
+          [&](const engine::EpochMetrics& m) {
+            if (writer) progress.on_epoch(m);
+          },
+          [&](const engine::StepProgress& p) {
+            if (writer) progress.on_step(p);
+          });
+    } catch (const std::exception& e) {
+      if (!args.data_parallel) throw;
+      // One worker failed: end them all with its message, not a hang.
+      std::fprintf(stderr, "swalp: error: %s\n", e.what());
+      abort_data_parallel(dynamic_cast<const InvalidInput*>(&e) ? 2 : 1);
+    }
+    if (!writer) return;
     io::write_file_atomic(dir + "/metrics.csv", metrics_csv(result.epochs));
     const nlohmann::json summary = {
         {"model", args.options.model},
@@ -289,7 +366,8 @@ void register_train(CLI::App& app) {
         {"finished", result.finished},
         {"test_error_sgd", result.test_error_sgd},
         {"test_error_swa", result.test_error_swa < 0 ? nlohmann::json(nullptr)
-                                                     : nlohmann::json(result.test_error_swa)}};
+                                                     : nlohmann::json(result.test_error_swa)},
+        {"data_parallel", data_parallel_summary(args, result)}};
     io::write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
     char swa[48] = "";
     if (result.test_error_swa >= 0)

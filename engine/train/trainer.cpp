@@ -80,6 +80,7 @@ double swa_learning_rate(const TrainOptions& o, int epoch) {
 
 struct TrainingState::Parts {
   std::shared_ptr<LowPrecisionNet> model;
+  std::shared_ptr<GradientExchange> exchange;
   std::unique_ptr<torchq::LowPrecisionSgd> sgd_matrices, sgd_vectors;
 };
 
@@ -90,6 +91,7 @@ TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Pa
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
                                    site_spec(plan.error, plan.rounding, false, o.seed + 2)};
   parts_->model = make_model(o.model, activation_quant, o.in_channels, o.classes);
+  parts_->exchange = o.exchange;
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
   std::vector<at::Tensor> matrices, vectors;
   for (const at::Tensor& p : parts_->model->parameters())
@@ -122,14 +124,23 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
   at::Tensor logits = parts_->model->forward(images);
   const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
   const double loss_value = loss.item<double>();
-  if (!std::isfinite(loss_value))
+  GradientExchange* exchange = parts_->exchange.get();
+  const bool finite =
+      exchange ? exchange->all(std::isfinite(loss_value)) : std::isfinite(loss_value);
+  if (!finite)
     throw RuntimeFailure("the training loss became " + std::to_string(loss_value) + " at step " +
                          std::to_string(steps_ + 1) + " (learning rate " + std::to_string(lr) +
                          "): the run diverged; lower the learning rate");
   loss.backward();
+  if (exchange) {
+    std::vector<at::Tensor> gradients;
+    for (const at::Tensor& p : parts_->model->parameters()) gradients.push_back(p.grad());
+    exchange->average(gradients);
+  }
   parts_->sgd_matrices->step(lr);
   parts_->sgd_vectors->step(lr);
   ++steps_;
+  if (exchange) exchange->check_in_sync(parts_->model->parameters(), steps_);
   return {loss_value, logits.detach()};
 }
 
@@ -315,27 +326,33 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     const at::Tensor order = at::randperm(train_set.size(), shuffle, at::kLong);
     const bool averaging = epoch >= o.swa_start;
     double loss_sum = 0;
-    int64_t wrong = 0;
+    int64_t wrong = 0, seen = 0;  // over this worker's examples
     StepProgress progress{epoch + 1, o.epochs, 0,
                           (train_set.size() + o.batch_size - 1) / o.batch_size, 0.0};
     for (int64_t begin = 0; begin < train_set.size(); begin += o.batch_size) {
       const int64_t end = std::min<int64_t>(train_set.size(), begin + o.batch_size);
-      const at::Tensor index = order.slice(0, begin, end);
+      at::Tensor index = order.slice(0, begin, end);
+      if (o.exchange) {  // this worker's slice of the global batch
+        const int64_t size = end - begin, workers = o.exchange->size(), r = o.exchange->rank();
+        if (size < workers) continue;  // a last batch too small to split: every worker skips
+        index = index.slice(0, size * r / workers, size * (r + 1) / workers);
+      }
       const at::Tensor y = train_set.labels.index_select(0, index);
       at::Tensor x = train_set.images.index_select(0, index);
       if (o.augment) x = augment_crop_flip(x, augmentation);
       const auto [loss, logits] = state.step(x, y, m.lr);
       if (averaging && o.swa_every > 0 && ++steps_averaging % o.swa_every == 0) swa.update();
-      loss_sum += loss * double(end - begin);
+      loss_sum += loss * double(index.size(0));
+      seen += index.size(0);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
       if (on_step) {
         ++progress.batch;
-        progress.loss = loss_sum / double(end);
+        progress.loss = loss_sum / double(std::max<int64_t>(seen, 1));
         on_step(progress);
       }
     }
-    m.train_loss = loss_sum / double(train_set.size());
-    m.train_error = 100.0 * double(wrong) / double(train_set.size());
+    m.train_loss = loss_sum / double(seen);
+    m.train_error = 100.0 * double(wrong) / double(seen);
     m.test_error_sgd = error_percent(model, test_set, 1000, eval_quantized);
     if (averaging) {
       // Per-epoch averaging, or a first snapshot when no K-step update happened yet.
@@ -354,10 +371,11 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.epochs.push_back(m);
-    if (!o.checkpoint.empty())
+    if (!o.checkpoint.empty() && (!o.exchange || o.exchange->rank() == 0))
       save_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, result.epochs,
                       steps_averaging);
     if (on_epoch) on_epoch(m);
+    result.steps = state.steps();
     if (o.stop_after_epochs > 0 && ++epochs_this_call == o.stop_after_epochs &&
         epoch + 1 < o.epochs)
       return result;

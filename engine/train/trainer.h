@@ -27,6 +27,23 @@ struct QuantPlan {
   static QuantPlan uniform(const std::string& spelling, const std::string& rounding = "stochastic");
 };
 
+// Data parallelism: averages the gradients of the workers between backward and the optimizer
+// step (engine/distributed implements it over MPI). Every worker must call in the same order.
+class GradientExchange {
+ public:
+  virtual ~GradientExchange() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Replaces each gradient by the workers' average (identical on every worker afterwards).
+  virtual void average(std::vector<at::Tensor>& gradients) = 0;
+  // True iff `local` is true on every worker (so that all stop together on a NaN loss).
+  virtual bool all(bool local) = 0;
+  // Throws RuntimeFailure naming the step when the workers' parameters differ.
+  virtual void check_in_sync(const std::vector<at::Tensor>& parameters, uint64_t step) = 0;
+  // Bytes this worker has put on the wire so far (gradient payload and scales).
+  virtual uint64_t bytes_sent() const = 0;
+};
+
 struct TrainOptions {
   std::string model = "mlp";
   int epochs = 10;
@@ -45,6 +62,9 @@ struct TrainOptions {
   // start, the run resumes from it and continues bit for bit.
   std::string checkpoint;
   int stop_after_epochs = 0;  // > 0: stop (as if killed) after this many epochs of this call
+  // Data parallel: each worker takes its slice of every global batch; gradients are averaged
+  // through the exchange; only rank 0 writes the checkpoint. Null: one process.
+  std::shared_ptr<GradientExchange> exchange;
 };
 
 struct EpochMetrics {
@@ -65,6 +85,7 @@ struct TrainResult {
   bool finished = false;                           // false when stop_after_epochs stopped it early
   double test_error_sgd = 0, test_error_swa = -1;  // percent; -1: no average yet
   double seconds = 0;
+  uint64_t steps = 0;  // optimizer steps so far, resumed ones included
 };
 
 class LowPrecisionNet;

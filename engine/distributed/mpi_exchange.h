@@ -1,0 +1,39 @@
+// Data-parallel gradient exchange over MPI: fp32 (MPI_Allreduce) or compressed with an 8-bit
+// codec (each worker encodes its gradient, the codes and scales are all-gathered, every worker
+// decodes all messages in rank order and averages: the same bits everywhere), with optional
+// error feedback (the part of the gradient the code lost is added to the next one).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "train/trainer.h"
+
+namespace swalp::distributed {
+
+// MPI_Init / MPI_Finalize for the life of the object (one per process).
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
+
+struct ExchangeOptions {
+  std::string codec = "fp32";  // or a codec_names() entry
+  bool error_feedback = false;
+  size_t block = 0;  // values per scale (0: one scale per gradient tensor)
+};
+
+// Throws InvalidInput for an unknown codec (naming the accepted ones).
+std::shared_ptr<engine::GradientExchange> make_mpi_exchange(const ExchangeOptions& options);
+
+// Ends every worker with this exit code (after an error on one of them, so none waits forever).
+[[noreturn]] void abort_all(int code);
+
+}  // namespace swalp::distributed

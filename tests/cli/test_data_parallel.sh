@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Data-parallel training over MPI with 2 ranks: fp32 allreduce against the dt8-compressed
+# exchange. The ranks' weights are compared after every step by the run itself (it fails if
+# they differ); this test asserts the compressed run sends <= 26% of the fp32 bytes and ends
+# within 1 point of its test error. Usage: test_data_parallel.sh PATH_TO_SWALP
+set -u
+swalp="$1"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+check() {
+  local name="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
+}
+mpi=(mpirun -np 2 --oversubscribe)
+[ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
+run=(--data fashion-mnist --limit-train 6000 --limit-test 2000 --swa-start 2 --threads 1
+     --data-parallel)
+for codec in fp32 dt8; do
+  "${mpi[@]}" "$swalp" train "${run[@]}" --epochs 3 --grad-codec "$codec" --out "$work/$codec" \
+    > "$work/$codec.out" 2>&1
+  check "$codec run finished" grep -q '"finished": true' "$work/$codec/summary.json"
+done
+value() { grep "\"$2\"" "$work/$1/summary.json" | head -1 | sed 's/.*: //; s/,$//'; }
+fp32_bytes=$(value fp32 bytes_sent_per_step) dt8_bytes=$(value dt8 bytes_sent_per_step)
+fp32_error=$(value fp32 test_error_sgd) dt8_error=$(value dt8 test_error_sgd)
+echo "bytes per step: fp32 $fp32_bytes, dt8 $dt8_bytes; test error: fp32 $fp32_error, dt8 $dt8_error"
+check "dt8 sends <= 26% of the fp32 bytes" awk -v a="$dt8_bytes" -v b="$fp32_bytes" 'BEGIN { exit !(a <= 0.26 * b && a > 0) }'
+check "dt8 within 1 point of fp32" awk -v a="$dt8_error" -v b="$fp32_error" 'BEGIN { d = a - b; exit !(d <= 1 && d >= -1) }'
+check "two workers" grep -q '"workers": 2' "$work/dt8/summary.json"
+
+"${mpi[@]}" "$swalp" train "${run[@]}" --grad-codec dt8 --error-feedback --epochs 1 \
+  --out "$work/ef" > /dev/null 2>&1
+check "error feedback run" grep -q '"error_feedback": true' "$work/ef/summary.json"
+"${mpi[@]}" "$swalp" train --data synthetic --data-parallel --grad-codec dt9 --out "$work/x" \
+  > /dev/null 2> "$work/err"
+check "bad codec is an error naming the codecs" grep -q "accepted: dt8, st8, int8" "$work/err"
+"$swalp" train --data synthetic --grad-codec dt8 --out "$work/y" > /dev/null 2> "$work/err"
+check "a codec without --data-parallel is an error" grep -q "need --data-parallel" "$work/err"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
