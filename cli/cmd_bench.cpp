@@ -24,6 +24,7 @@ void register_bench(CLI::App& app) {
   bench->require_subcommand(1);
   register_bench_train(*bench);
   register_bench_zipml(*bench);
+  register_bench_comm(*bench);
   auto* cmd = bench->add_subcommand("quantize",
                                     "Time the quantizer next to a memory copy of the same array");
   cmd->add_option("--format", args.format, "Format spelling")->required();

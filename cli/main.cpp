@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   swalp::cli::register_reproduce(app);
   swalp::cli::register_theory(app);
   swalp::cli::register_zipml(app);
+  swalp::cli::register_codecs(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "swalp/codes.h"
 #include "swalp/error.h"
@@ -55,6 +56,16 @@ Codec make_codec(CodecKind kind, const std::string& name) {
   }
   c.magnitudes.back() = 1.0f;  // exact by construction; guard the division's rounding
   c.by_code[c.codes.back()] = 1.0f;
+  const uint32_t one_key = 0x3f80;  // top 16 bits of 1.0f
+  c.bucket_start.resize(one_key + 1);
+  size_t index = 0;
+  for (uint32_t key = 0; key <= one_key; ++key) {
+    const uint32_t bits = key << 16;
+    float smallest;
+    std::memcpy(&smallest, &bits, sizeof smallest);
+    while (index + 1 < c.magnitudes.size() && c.magnitudes[index + 1] <= smallest) ++index;
+    c.bucket_start[key] = uint8_t(index);
+  }
   return c;
 }
 
@@ -96,8 +107,11 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
     const float inverse = absmax > 0 ? 1.0f / absmax : 0.0f;
     for (size_t i = begin; i < end; ++i) {
       const float v = std::min(1.0f, std::abs(values[i]) * inverse);
-      // Neighbours m[hi - 1] <= v <= m[hi].
-      size_t hi = size_t(std::lower_bound(m, m + count, v) - m);
+      // Neighbours m[hi - 1] <= v <= m[hi]: from the bucket of v's top bits, step forward.
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      size_t hi = codec.bucket_start[bits >> 16];
+      while (hi < count - 1 && m[hi] < v) ++hi;
       size_t pick = hi;
       if (hi > 0 && m[hi] != v) {
         const float lo = m[hi - 1], up = m[hi];

@@ -64,47 +64,22 @@ class MpiExchange : public engine::GradientExchange {
       float* data = g.data_ptr<float>();
       const size_t n = size_t(g.numel());
       if (!codec_) {
-        // A ring allreduce sends 2 (N - 1) / N of the message from every worker.
-        check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
-              "Allreduce");
-        g.div_(size_);
-        bytes_ += uint64_t(2 * (size_ - 1) * n * sizeof(float) / size_);
+        bytes_ += fp32_average(data, n);
         continue;
       }
       if (options_.error_feedback) g.add_(residuals_[t]);
-      EncodeOptions eo;
-      eo.block = options_.block;
-      EncodedMessage mine;
-      encode(*codec_, data, n, eo, mine);
       if (options_.error_feedback) {
+        // What the code loses now is added to the next gradient.
+        EncodeOptions eo;
+        eo.block = options_.block;
+        EncodedMessage mine;
+        encode(*codec_, data, n, eo, mine);
         std::vector<float> decoded(n);
         decode(*codec_, mine, decoded.data());
         float* r = residuals_[t].data_ptr<float>();
         for (size_t i = 0; i < n; ++i) r[i] = data[i] - decoded[i];
       }
-      // Every worker's codes and scales, to everyone (a ring sends N - 1 messages each).
-      const size_t scales = mine.scales.size();
-      std::vector<uint8_t> codes(n * size_);
-      std::vector<float> all_scales(scales * size_);
-      check(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
-                          MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
-            "Allgather");
-      check(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(),
-                          int(scales), MPI_FLOAT, MPI_COMM_WORLD),
-            "Allgather");
-      bytes_ += uint64_t(size_ - 1) * mine.wire_bytes();
-      // Sum in rank order, then divide: the same floating-point result on every worker.
-      std::vector<float> sum(n, 0.0f), decoded(n);
-      EncodedMessage message;
-      message.block = mine.block;
-      for (int w = 0; w < size_; ++w) {
-        message.codes.assign(codes.begin() + w * n, codes.begin() + (w + 1) * n);
-        message.scales.assign(all_scales.begin() + w * scales,
-                              all_scales.begin() + (w + 1) * scales);
-        decode(*codec_, message, decoded.data());
-        for (size_t i = 0; i < n; ++i) sum[i] += decoded[i];
-      }
-      for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size_);
+      bytes_ += compressed_average(*codec_, data, n, options_.block);
     }
   }
 
@@ -117,6 +92,46 @@ class MpiExchange : public engine::GradientExchange {
 };
 
 }  // namespace
+
+uint64_t fp32_average(float* data, size_t n) {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "Allreduce");
+  for (size_t i = 0; i < n; ++i) data[i] /= float(size);
+  // A ring allreduce sends 2 (N - 1) / N of the message from every worker.
+  return uint64_t(2 * (size - 1) * n * sizeof(float) / size);
+}
+
+uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block) {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  EncodeOptions eo;
+  eo.block = block;
+  EncodedMessage mine;
+  encode(codec, data, n, eo, mine);
+  // Every worker's codes and scales, to everyone (a ring sends N - 1 messages each).
+  const size_t scales = mine.scales.size();
+  std::vector<uint8_t> codes(n * size);
+  std::vector<float> all_scales(scales * size);
+  check(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
+                      MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
+        "Allgather");
+  check(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(), int(scales),
+                      MPI_FLOAT, MPI_COMM_WORLD),
+        "Allgather");
+  // Sum in rank order, then divide: the same floating-point result on every worker.
+  std::vector<float> sum(n, 0.0f), decoded(n);
+  EncodedMessage message;
+  message.block = mine.block;
+  for (int w = 0; w < size; ++w) {
+    message.codes.assign(codes.begin() + w * n, codes.begin() + (w + 1) * n);
+    message.scales.assign(all_scales.begin() + w * scales, all_scales.begin() + (w + 1) * scales);
+    decode(codec, message, decoded.data());
+    for (size_t i = 0; i < n; ++i) sum[i] += decoded[i];
+  }
+  for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);
+  return uint64_t(size - 1) * mine.wire_bytes();
+}
 
 MpiSession::MpiSession(int* argc, char*** argv) {
   int initialized = 0;

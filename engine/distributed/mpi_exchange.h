@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "swalp/codec.h"
 #include "train/trainer.h"
 
 namespace swalp::distributed {
@@ -32,6 +33,12 @@ struct ExchangeOptions {
 
 // Throws InvalidInput for an unknown codec (naming the accepted ones).
 std::shared_ptr<engine::GradientExchange> make_mpi_exchange(const ExchangeOptions& options);
+
+// The compressed exchange on one message, without torch: encode, all-gather codes and scales,
+// decode all in rank order and average into `data`. Returns the bytes this worker sent.
+uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block);
+// The fp32 exchange: MPI_Allreduce and divide. Returns the bytes a ring sends per worker.
+uint64_t fp32_average(float* data, size_t n);
 
 // Ends every worker with this exit code (after an error on one of them, so none waits forever).
 [[noreturn]] void abort_all(int code);

@@ -38,5 +38,10 @@ check "bad codec is an error naming the codecs" grep -q "accepted: dt8, st8, int
 "$swalp" train --data synthetic --grad-codec dt8 --out "$work/y" > /dev/null 2> "$work/err"
 check "a codec without --data-parallel is an error" grep -q "need --data-parallel" "$work/err"
 
+mkdir -p "$work/comm"
+"${mpi[@]}" "$swalp" bench comm --max-log2 14 --repetitions 2 --out "$work/comm" > "$work/comm.txt" 2>&1
+check "bench comm times the exchanges of 2 workers" grep -q '^2 workers' "$work/comm.txt"
+check "bench comm summary has the timings" grep -q '"compressed_s"' "$work/comm/summary.json"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

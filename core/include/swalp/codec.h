@@ -27,6 +27,10 @@ struct Codec {
   std::vector<float> magnitudes;
   std::vector<uint8_t> codes;
   float by_code[128];  // magnitude of each 7-bit code (0 for unused codes)
+  // For the top 16 bits of a float in [0, 1]: the largest table index whose magnitude is at
+  // most the smallest float with those bits. Encoding starts there and steps forward a little,
+  // instead of a binary search.
+  std::vector<uint8_t> bucket_start;
 };
 
 // "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2"; throws InvalidInput naming the accepted ones.

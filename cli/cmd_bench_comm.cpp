@@ -1,0 +1,181 @@
+// `swalp bench comm`: codec throughput next to a memory copy; under mpirun, the time of the fp32
+// allreduce against the compressed exchange per message size with the break-even size; and a
+// performance model of data-parallel speedup for 1..96 workers (Dettmers 2016, section 5).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "io/atomic_file.h"
+#include "swalp/codec.h"
+#include "swalp/error.h"
+#ifdef SWALP_HAVE_MPI
+#include <mpi.h>
+
+#include "distributed/mpi_exchange.h"
+#endif
+
+namespace swalp::cli {
+
+namespace {
+
+struct BenchCommArgs {
+  std::string codec = "dt8", out;
+  int min_log2 = 10, max_log2 = 24, repetitions = 5;
+  // Performance model: parameters, compute seconds per iteration, link GB/s, latency.
+  double parameters = 61e6, compute_s = 0.2, link_gbps = 5.0, latency_s = 5e-6;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <typename F>
+double best_of(int repetitions, F&& f) {
+  double best = 1e300;
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, seconds_since(start));
+  }
+  return best;
+}
+
+}  // namespace
+
+void register_bench_comm(CLI::App& bench) {
+  static BenchCommArgs a;
+  auto* cmd = bench.add_subcommand(
+      "comm", "Codec throughput, fp32 allreduce vs compressed exchange (mpirun), speedup model");
+  cmd->add_option("--codec", a.codec, "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2")
+      ->capture_default_str();
+  cmd->add_option("--min-log2", a.min_log2, "Smallest message: 2^this floats")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 28));
+  cmd->add_option("--max-log2", a.max_log2, "Largest message: 2^this floats")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 28));
+  cmd->add_option("--repetitions", a.repetitions, "Timed repetitions (the best counts)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--parameters", a.parameters, "Model: gradient size in parameters")
+      ->capture_default_str();
+  cmd->add_option("--compute-seconds", a.compute_s, "Model: compute time per iteration")
+      ->capture_default_str();
+  cmd->add_option("--link-gbps", a.link_gbps, "Model: link bandwidth, GB/s")->capture_default_str();
+  cmd->add_option("--latency", a.latency_s, "Model: seconds per message hop")
+      ->capture_default_str();
+  cmd->add_option("--out", a.out, "Directory for summary.json");
+  cmd->callback([] {
+    if (a.min_log2 > a.max_log2) throw InvalidInput("--min-log2 must not exceed --max-log2");
+    const Codec& codec = codec_by_name(a.codec);
+    int rank = 0, workers = 1;
+#ifdef SWALP_HAVE_MPI
+    static distributed::MpiSession session(nullptr, nullptr);
+    rank = session.rank();
+    workers = session.size();
+#endif
+    const bool print = rank == 0;
+    nlohmann::json summary = {{"codec", a.codec}, {"workers", workers}};
+
+    // 1. Codec throughput on 2^max_log2 normal values, next to a memory copy.
+    const size_t n = size_t(1) << a.max_log2;
+    std::vector<float> values(n), copy(n), decoded(n);
+    for (size_t i = 0; i < n; ++i) values[i] = float(std::sin(double(i) * 0.37) * 1e-3);
+    EncodedMessage message;
+    const double copy_s =
+        best_of(a.repetitions, [&] { std::memcpy(copy.data(), values.data(), n * 4); });
+    const double encode_s =
+        best_of(a.repetitions, [&] { encode(codec, values.data(), n, {}, message); });
+    const double decode_s = best_of(a.repetitions, [&] { decode(codec, message, decoded.data()); });
+    const double gb = double(n) * 4 / 1e9;
+    const double encode_gbps = gb / encode_s, decode_gbps = gb / decode_s;
+    if (print)
+      std::printf(
+          "codec %s on %zu floats (GB/s of fp32 input, one thread): encode %.2f, decode "
+          "%.2f; memory copy %.2f\n",
+          a.codec.c_str(), n, encode_gbps, decode_gbps, gb / copy_s);
+    summary["encode_gbps"] = encode_gbps;
+    summary["decode_gbps"] = decode_gbps;
+    summary["copy_gbps"] = gb / copy_s;
+
+    // 2. The exchanges, when there are workers to exchange with.
+    nlohmann::json timings = nlohmann::json::array();
+#ifdef SWALP_HAVE_MPI
+    if (workers > 1) {
+      if (print)
+        std::printf("\n%d workers: seconds per exchange (best of %d)\n%12s %12s %12s %8s\n",
+                    workers, a.repetitions, "floats", "fp32", a.codec.c_str(), "ratio");
+      int64_t break_even = -1;
+      for (int k = a.min_log2; k <= a.max_log2; k += 2) {
+        const size_t m = size_t(1) << k;
+        std::vector<float> buffer(values.begin(), values.begin() + m);
+        auto timed = [&](auto&& exchange) {
+          double best = 1e300;
+          for (int r = 0; r < a.repetitions; ++r) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            const auto start = std::chrono::steady_clock::now();
+            exchange();
+            double s = seconds_since(start), slowest = 0;
+            MPI_Allreduce(&s, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+            best = std::min(best, slowest);
+          }
+          return best;
+        };
+        const double fp32 = timed([&] { distributed::fp32_average(buffer.data(), m); });
+        const double packed =
+            timed([&] { distributed::compressed_average(codec, buffer.data(), m, 0); });
+        if (break_even < 0 && packed < fp32) break_even = int64_t(m);
+        if (print) std::printf("%12zu %12.3e %12.3e %7.2fx\n", m, fp32, packed, fp32 / packed);
+        timings.push_back({{"floats", m}, {"fp32_s", fp32}, {"compressed_s", packed}});
+      }
+      if (print)
+        std::printf("break-even: %s\n", break_even < 0
+                                            ? "none in this range"
+                                            : (std::to_string(break_even) + " floats").c_str());
+      summary["break_even_floats"] =
+          break_even < 0 ? nlohmann::json(nullptr) : nlohmann::json(break_even);
+    } else if (print) {
+      std::printf("\n(one process: run under mpirun -np N to time the exchanges)\n");
+    }
+#else
+    if (print) std::printf("\n(this build has no MPI: the exchanges are not timed)\n");
+#endif
+    summary["exchanges"] = timings;
+
+    // 3. Speedup model: N T_c / (T_c + T_comm(N)), no overlap of compute and transfer.
+    //   fp32 ring allreduce: 2 (N-1)/N * 4P / B + 2 (N-1) latency
+    //   8-bit all-gather (this build's exchange): (N-1) P / B + (N-1) latency + codec time
+    //   8-bit reduce-scatter + all-gather: 2 (N-1)/N * P / B + 2 (N-1) latency + codec time
+    const double P = a.parameters, B = a.link_gbps * 1e9, L = a.latency_s, Tc = a.compute_s;
+    nlohmann::json model = nlohmann::json::array();
+    if (print)
+      std::printf(
+          "\nspeedup model: %.3g parameters, %.3g s compute/iteration, %.3g GB/s link, "
+          "%.3g s latency, codec measured above\n%8s %10s %14s %20s\n",
+          P, Tc, a.link_gbps, L, "workers", "fp32", "8-bit gather", "8-bit reduce-scatter");
+    for (int w : {1, 2, 4, 8, 16, 32, 64, 96}) {
+      const double N = w;
+      const double codec_s = 4 * P / 1e9 / encode_gbps + N * 4 * P / 1e9 / decode_gbps;
+      const double t32 = w == 1 ? 0 : 2 * (N - 1) / N * 4 * P / B + 2 * (N - 1) * L;
+      const double t8g = w == 1 ? 0 : (N - 1) * P / B + (N - 1) * L + codec_s;
+      const double t8r = w == 1 ? 0
+                                : 2 * (N - 1) / N * P / B + 2 * (N - 1) * L +
+                                      (8 * P / 1e9 / encode_gbps + 2 * 4 * P / 1e9 / decode_gbps);
+      const double s32 = N * Tc / (Tc + t32), s8g = N * Tc / (Tc + t8g), s8r = N * Tc / (Tc + t8r);
+      if (print) std::printf("%8d %9.1fx %13.1fx %19.1fx\n", w, s32, s8g, s8r);
+      model.push_back(
+          {{"workers", w}, {"fp32", s32}, {"gather_8bit", s8g}, {"reduce_scatter_8bit", s8r}});
+    }
+    summary["model"] = model;
+    if (print && !a.out.empty())
+      io::write_file_atomic(a.out + "/summary.json", summary.dump(2) + "\n");
+  });
+}
+
+}  // namespace swalp::cli
