@@ -81,6 +81,7 @@ TEST(Models, PaperModelsTakeCifarAndPaddedFashionMnistShapes) {
 }
 
 TEST(Models, BatchNormUpdateRecomputesStatisticsFromTheData) {
+  at::manual_seed(7);  // fixed data and weights: the margins below were measured with them
   auto model = make_model("preresnet20", {}, 3, 10);
   ASSERT_TRUE(has_batchnorm(*model));
   EXPECT_FALSE(has_batchnorm(*make_model("mlp", {}, 1, 10)));
