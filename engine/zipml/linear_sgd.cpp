@@ -72,6 +72,20 @@ __attribute__((target_clones("avx2", "default"))) void update2(float* w, float d
   for (int64_t j = 0; j < d; ++j) w[j] = decay * w[j] - h0 * a0[j] - h1 * a1[j];
 }
 
+// d loss / d margin for one example with margin m = a.w and target y (a subgradient for hinge).
+double loss_derivative(Loss loss, double m, double y) {
+  switch (loss) {
+    case Loss::kLeastSquares:
+    case Loss::kLsSvm:
+      return m - y;
+    case Loss::kLogistic:
+      return -y / (1.0 + std::exp(y * m));
+    case Loss::kHinge:
+      return y * m < 1 ? -y : 0.0;
+  }
+  return 0;
+}
+
 bool regularized(Loss loss) { return loss != Loss::kLeastSquares; }
 
 }  // namespace
@@ -219,36 +233,14 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
         const double m = fast_dot(a, wr, d);
         direction = a;
         bytes += d * int64_t(sizeof(float));
-        switch (o.loss) {
-          case Loss::kLeastSquares:
-          case Loss::kLsSvm:
-            scale = m - y;
-            break;
-          case Loss::kLogistic:
-            scale = -y / (1.0 + std::exp(y * m));
-            break;
-          case Loss::kHinge:
-            scale = y * m < 1 ? -y : 0.0;
-            break;
-        }
+        scale = loss_derivative(o.loss, m, y);
       } else {
         bytes += copies * (packed[0]->bytes() / n);
         packed[0]->decode_row(i, q0.data());
         if (o.method == Method::kNaive) {
           const double m = fast_dot(q0.data(), wr, d);
           direction = q0.data();
-          switch (o.loss) {
-            case Loss::kLeastSquares:
-            case Loss::kLsSvm:
-              scale = m - y;
-              break;
-            case Loss::kLogistic:
-              scale = -y / (1.0 + std::exp(y * m));
-              break;
-            case Loss::kHinge:
-              scale = y * m < 1 ? -y : 0.0;
-              break;
-          }
+          scale = loss_derivative(o.loss, m, y);
         } else if (!logistic && !hinge) {
           // Symmetrized double sampling: (Q1 (Q0.w - y) + Q0 (Q1.w - y)) / 2, as one direction.
           packed[1]->decode_row(i, q1.data());

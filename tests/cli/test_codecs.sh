@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
 # `swalp codecs` and `swalp bench comm` (one process): tables, summary.json, bad input.
 # Usage: test_codecs.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$work/c" "$work/b"
 "$swalp" codecs --data normal,laplace --n 4096 --out "$work/c" > "$work/c.txt"
 check "codecs ran" [ $? -eq 0 ]
@@ -28,5 +21,4 @@ check "bad codec" grep -q "accepted: dt8, st8, int8, fp8e4m3, fp8e5m2" "$work/er
 check "bad data" grep -q "accepted: normal, uniform, laplace" "$work/err"
 "$swalp" bench comm --min-log2 20 --max-log2 10 > /dev/null 2> "$work/err"
 check "bad size range" grep -q "must not exceed" "$work/err"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

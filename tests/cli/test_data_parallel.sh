@@ -3,15 +3,8 @@
 # exchange. The ranks' weights are compared after every step by the run itself (it fails if
 # they differ); this test asserts the compressed run sends <= 26% of the fp32 bytes and ends
 # within 1 point of its test error. Usage: test_data_parallel.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mpi=(mpirun -np 2 --oversubscribe)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root)
 run=(--data fashion-mnist --limit-train 6000 --limit-test 2000 --swa-start 2 --threads 1
@@ -43,5 +36,4 @@ mkdir -p "$work/comm"
 check "bench comm times the exchanges of 2 workers" grep -q '^2 workers' "$work/comm.txt"
 check "bench comm summary has the timings" grep -q '"compressed_s"' "$work/comm/summary.json"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

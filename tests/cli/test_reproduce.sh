@@ -4,15 +4,8 @@
 # SGD-LP's. The runs are deterministic for a given seed and thread count; at 5 bits the margin
 # was 0.15-0.95 points per seed over 4 seeds on the development machine.
 # Usage: test_reproduce.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$swalp" reproduce --epochs 6 --word-length 5 --word-lengths 4 --limit-train 10000 --limit-test 2000 \
   --swa-every 10 --seeds 1,2 --out "$work/run" > "$work/table.txt" 2> "$work/log.txt"
@@ -47,5 +40,4 @@ check "unknown model lists models" grep -q "accepted: logreg, mlp, cnn" "$work/b
 "$swalp" reproduce --epochs 3 --swa-start 3 2> "$work/bad2.txt" > /dev/null
 check "swa-start past the end exits 2" [ $? -eq 2 ]
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

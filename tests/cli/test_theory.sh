@@ -2,22 +2,8 @@
 # `swalp theory`: small runs of both experiments write their tables, CSV files and summary.json
 # with the slopes DESIGN.md names; bad input gives exit 2 and a message naming the accepted values.
 # Usage: test_theory.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
-expect_error() {  # NAME CODE FRAGMENT COMMAND...
-  local name="$1" code="$2" fragment="$3"; shift 3
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
-  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$swalp" theory quadratic --chains 64 --steps 4000 --points 3 --fractional-bits 2,4 \
   --formats bf16 --out "$work/q" > "$work/q.txt" 2> "$work/q.err"
@@ -49,5 +35,4 @@ expect_error "bad data" 2 "accepted: synthetic, fashion-mnist" "$swalp" theory q
 expect_error "bad format" 2 "accepted" "$swalp" theory quadratic --formats fp9
 expect_error "one chain" 2 "chains must be >= 2" "$swalp" theory quadratic --chains 1
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

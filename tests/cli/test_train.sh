@@ -2,22 +2,8 @@
 # `swalp train`: TOML config and flags, the run directory, and --resume bit for bit: a run
 # stopped after each epoch and resumed twice ends with the same metrics (losses to 17 digits)
 # as an uninterrupted one. Usage: test_train.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
-expect_error() {  # NAME CODE FRAGMENT COMMAND...
-  local name="$1" code="$2" fragment="$3"; shift 3
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
-  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cat > "$work/run.toml" <<'TOML'
 model = "mlp"
@@ -95,5 +81,4 @@ else
   echo "skipped: progress bar test (no util-linux script)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -1,22 +1,8 @@
 #!/usr/bin/env bash
 # `swalp zipml` and `swalp bench zipml` on small configurations: tables, CSV, summary.json,
 # and exit 2 with the accepted values on bad input. Usage: test_zipml.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() {
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
-expect_error() {  # NAME CODE FRAGMENT COMMAND...
-  local name="$1" code="$2" fragment="$3"; shift 3
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
-  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$swalp" zipml --n 500 --dim 10 --epochs 3 --bits 2,8 --out "$work/z" > "$work/z.txt" 2> /dev/null
 check "zipml ran" [ $? -eq 0 ]
@@ -39,5 +25,4 @@ expect_error "bad bits" 2 "out of range 1..8" "$swalp" zipml --bits 9
 expect_error "bad data" 2 "accepted: synthetic, fashion-mnist" "$swalp" zipml --data cifar
 expect_error "bad classes" 2 "two different labels" "$swalp" zipml --data fashion-mnist --classes 3 --positive-class 3
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
