@@ -1,6 +1,8 @@
 // `swalp bench comm`: codec throughput next to a memory copy; under mpirun, the time of the fp32
 // allreduce against the compressed exchange per message size with the break-even size; and a
 // performance model of data-parallel speedup for 1..96 workers (Dettmers 2016, section 5).
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -97,9 +99,9 @@ void register_bench_comm(CLI::App& bench) {
     const double encode_gbps = gb / encode_s, decode_gbps = gb / decode_s;
     if (print)
       std::printf(
-          "codec %s on %zu floats (GB/s of fp32 input, one thread): encode %.2f, decode "
+          "codec %s on %zu floats (GB/s of fp32 input, %d threads): encode %.2f, decode "
           "%.2f; memory copy %.2f\n",
-          a.codec.c_str(), n, encode_gbps, decode_gbps, gb / copy_s);
+          a.codec.c_str(), n, omp_get_max_threads(), encode_gbps, decode_gbps, gb / copy_s);
     summary["encode_gbps"] = encode_gbps;
     summary["decode_gbps"] = decode_gbps;
     summary["copy_gbps"] = gb / copy_s;

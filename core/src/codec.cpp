@@ -129,14 +129,17 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
 }
 
 void decode(const Codec& codec, const EncodedMessage& message, float* out) {
+  const size_t n = message.codes.size();
+  const uint8_t* codes = message.codes.data();
   for (size_t b = 0; b < message.scales.size(); ++b) {
-    const size_t begin = b * message.block;
-    const size_t end = std::min(message.codes.size(), begin + message.block);
+    const int64_t begin = int64_t(b * message.block);
+    const int64_t end = int64_t(std::min(n, (b + 1) * message.block));
     const float scale = message.scales[b];
-    for (size_t i = begin; i < end; ++i) {
-      const uint8_t c = message.codes[i];
-      const float magnitude = codec.by_code[c & 0x7f] * scale;
-      out[i] = (c & 0x80) ? -magnitude : magnitude;
+    // Each value on its own: split over the threads for large blocks.
+#pragma omp parallel for schedule(static) if (end - begin >= 65536)
+    for (int64_t i = begin; i < end; ++i) {
+      const float magnitude = codec.by_code[codes[i] & 0x7f] * scale;
+      out[i] = (codes[i] & 0x80) ? -magnitude : magnitude;
     }
   }
 }
