@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "plot.h"
 #include "swalp/codec.h"
 #include "swalp/error.h"
 #ifdef SWALP_HAVE_MPI
@@ -175,8 +176,30 @@ void register_bench_comm(CLI::App& bench) {
           {{"workers", w}, {"fp32", s32}, {"gather_8bit", s8g}, {"reduce_scatter_8bit", s8r}});
     }
     summary["model"] = model;
-    if (print && !a.out.empty())
+    if (print && !a.out.empty()) {
       io::write_file_atomic(a.out + "/summary.json", summary.dump(2) + "\n");
+      std::string csv = "workers,fp32,gather_8bit,reduce_scatter_8bit\n";
+      for (const auto& row : model)
+        csv += std::to_string(row["workers"].get<int>()) + "," +
+               std::to_string(row["fp32"].get<double>()) + "," +
+               std::to_string(row["gather_8bit"].get<double>()) + "," +
+               std::to_string(row["reduce_scatter_8bit"].get<double>()) + "\n";
+      io::write_file_atomic(a.out + "/model.csv", csv);
+      const std::string script =
+          "set terminal pngcairo size 900,600 noenhanced\nset datafile separator ','\n"
+          "set output 'speedup_model.png'\nset grid\nset key top left\n"
+          "set xlabel 'workers'\nset ylabel 'speedup over one worker'\n"
+          "set title 'Data-parallel speedup model (" +
+          a.codec +
+          " codec speed as measured)'\n"
+          "plot 'model.csv' every ::1 using 1:2 with linespoints title 'fp32 ring allreduce', "
+          "'' every ::1 using 1:3 with linespoints title '8-bit all-gather', "
+          "'' every ::1 using 1:4 with linespoints title '8-bit reduce-scatter', "
+          "x with lines dt 2 title 'linear'\n";
+      std::string why;
+      if (!run_gnuplot(a.out, script, why))
+        std::fprintf(stderr, "swalp: no plot: %s\n", why.c_str());
+    }
   });
 }
 

@@ -15,6 +15,8 @@ check "dt8 relative error below int8's on Laplace data" awk -v a="$dt" -v b="$li
 "$swalp" bench comm --max-log2 12 --repetitions 1 --out "$work/b" > "$work/b.txt"
 check "bench comm ran" grep -q 'speedup model' "$work/b.txt"
 check "bench comm summary" grep -q '"encode_gbps"' "$work/b/summary.json"
+check "speedup model table" [ "$(wc -l < "$work/b/model.csv")" -eq 9 ]
+if command -v gnuplot > /dev/null; then check "speedup model plot" [ -s "$work/b/speedup_model.png" ]; fi
 "$swalp" codecs --codecs dt9 > /dev/null 2> "$work/err"
 check "bad codec" grep -q "accepted: dt8, st8, int8, fp8e4m3, fp8e5m2" "$work/err"
 "$swalp" codecs --data cauchy > /dev/null 2> "$work/err"
