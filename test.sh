@@ -10,5 +10,19 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ml_dtypes" 2>/
 fi
 
 swalp_build -DSWALP_BUILD_TESTS=ON -DSWALP_ORACLE_PYTHON="$venv/bin/python"
-cd "$SWALP_BUILD_DIR"
-ctest --output-on-failure -j "$(nproc)" "$@"
+(cd "$SWALP_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" "$@")
+
+# The core tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/):
+# any report fails the run (-fno-sanitize-recover). SWALP_SKIP_SANITIZE=1 skips it.
+if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
+  sanitize_dir="$SWALP_ROOT/build-sanitize"
+  cmake -S "$SWALP_ROOT" -B "$sanitize_dir" -G Ninja -DSWALP_SANITIZE=address,undefined \
+    -DSWALP_TORCH=OFF -DSWALP_BUILD_BENCH=OFF -DSWALP_BUILD_TESTS=ON > /dev/null
+  core_targets=()
+  for t in test_rng test_format_parse test_float_exhaustive test_fixed_exhaustive \
+           test_scoped_formats test_stochastic test_special_values test_codecs; do
+    core_targets+=("$t")
+  done
+  cmake --build "$sanitize_dir" --target "${core_targets[@]}"
+  (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L core)
+fi

@@ -125,8 +125,9 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
     const int max_exponent = job.format.element.emax() + grid_exponent;
     if (down_exponent >= 0 && down_exponent <= 127 && up_exponent >= -126 && max_exponent <= 126) {
       FloatVecs shifted = element;
-      shifted.min_normal_bits = hn::Add(element.min_normal_bits, hn::Set(di, grid_exponent << 23));
-      shifted.max_bits = hn::Add(element.max_bits, hn::Set(di, grid_exponent << 23));
+      shifted.min_normal_bits =
+          hn::Add(element.min_normal_bits, hn::Set(di, grid_exponent * (1 << 23)));
+      shifted.max_bits = hn::Add(element.max_bits, hn::Set(di, grid_exponent * (1 << 23)));
       shifted.sub_down1 = hn::BitCast(df, hn::Set(di, (127 + down_exponent) << 23));
       shifted.sub_up1 = hn::BitCast(df, hn::Set(di, (127 + up_exponent) << 23));
       shifted.sub_down2 = shifted.sub_up2 = hn::Set(df, 1.0f);
