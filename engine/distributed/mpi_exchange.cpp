@@ -67,19 +67,13 @@ class MpiExchange : public engine::GradientExchange {
         bytes_ += fp32_average(data, n);
         continue;
       }
-      if (options_.error_feedback) g.add_(residuals_[t]);
+      // Error feedback: what the code lost last time is added now, and what it loses now is kept.
+      float* residual = nullptr;
       if (options_.error_feedback) {
-        // What the code loses now is added to the next gradient.
-        EncodeOptions eo;
-        eo.block = options_.block;
-        EncodedMessage mine;
-        encode(*codec_, data, n, eo, mine);
-        std::vector<float> decoded(n);
-        decode(*codec_, mine, decoded.data());
-        float* r = residuals_[t].data_ptr<float>();
-        for (size_t i = 0; i < n; ++i) r[i] = data[i] - decoded[i];
+        g.add_(residuals_[t]);
+        residual = residuals_[t].data_ptr<float>();
       }
-      bytes_ += compressed_average(*codec_, data, n, options_.block);
+      bytes_ += compressed_average(*codec_, data, n, options_.block, residual);
     }
   }
 
@@ -102,9 +96,11 @@ uint64_t fp32_average(float* data, size_t n) {
   return uint64_t(2 * (size - 1) * n * sizeof(float) / size);
 }
 
-uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block) {
-  int size = 1;
+uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block,
+                            float* residual) {
+  int size = 1, rank = 0;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   EncodeOptions eo;
   eo.block = block;
   EncodedMessage mine;
@@ -127,6 +123,8 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
     message.codes.assign(codes.begin() + w * n, codes.begin() + (w + 1) * n);
     message.scales.assign(all_scales.begin() + w * scales, all_scales.begin() + (w + 1) * scales);
     decode(codec, message, decoded.data());
+    if (residual && w == rank)  // this worker's own loss, from the decoding done anyway
+      for (size_t i = 0; i < n; ++i) residual[i] = data[i] - decoded[i];
     for (size_t i = 0; i < n; ++i) sum[i] += decoded[i];
   }
   for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);

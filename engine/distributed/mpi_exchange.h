@@ -35,8 +35,10 @@ struct ExchangeOptions {
 std::shared_ptr<engine::GradientExchange> make_mpi_exchange(const ExchangeOptions& options);
 
 // The compressed exchange on one message, without torch: encode, all-gather codes and scales,
-// decode all in rank order and average into `data`. Returns the bytes this worker sent.
-uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block);
+// decode all in rank order and average into `data`. `residual` (optional, n values) receives
+// this worker's data minus its decoded message. Returns the bytes this worker sent.
+uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block,
+                            float* residual = nullptr);
 // The fp32 exchange: MPI_Allreduce and divide. Returns the bytes a ring sends per worker.
 uint64_t fp32_average(float* data, size_t n);
 

@@ -17,9 +17,8 @@ class Gaussian {
  public:
   explicit Gaussian(uint64_t seed) : seed_(seed) {}
   double next() {
-    const double u1 = (double(philox_bits(seed_, 7, index_++)) + 1.0) / 4294967296.0;
-    const double u2 = double(philox_bits(seed_, 7, index_++)) / 4294967296.0;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    index_ += 2;
+    return philox_normal(seed_, 7, index_ - 2);
   }
   double uniform() { return double(philox_bits(seed_, 8, index_++)) / 4294967296.0; }
 

@@ -14,10 +14,9 @@ namespace swalp::zipml {
 Dataset synthetic_regression(int64_t n, int64_t d, double noise, uint64_t seed) {
   if (n < 1 || d < 1) throw InvalidInput("synthetic data needs n >= 1 and d >= 1");
   uint64_t index = 0;
-  auto gauss = [&] {  // Box-Muller on Philox: the same data on every platform
-    const double u1 = (double(philox_bits(seed, 21, index++)) + 1.0) / 4294967296.0;
-    const double u2 = double(philox_bits(seed, 21, index++)) / 4294967296.0;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  auto gauss = [&] {
+    index += 2;
+    return philox_normal(seed, 21, index - 2);
   };
   Dataset data;
   data.n = n;

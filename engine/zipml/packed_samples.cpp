@@ -107,20 +107,4 @@ __attribute__((target_clones("avx2", "default"))) void PackedSamples::decode_row
   }
 }
 
-float PackedSamples::dot(int64_t i, const float* w) const {
-  thread_local std::vector<float> row;
-  row.resize(size_t(d_));
-  decode_row(i, row.data());
-  float s = 0;
-  for (int64_t j = 0; j < d_; ++j) s += row[j] * w[j];
-  return s;
-}
-
-void PackedSamples::axpy(int64_t i, float alpha, float* w) const {
-  thread_local std::vector<float> row;
-  row.resize(size_t(d_));
-  decode_row(i, row.data());
-  for (int64_t j = 0; j < d_; ++j) w[j] += alpha * row[j];
-}
-
 }  // namespace swalp::zipml

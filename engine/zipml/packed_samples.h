@@ -34,9 +34,6 @@ class PackedSamples {
   float value(int64_t i, int64_t j) const;
   // Writes row i's quantized values to out (d floats).
   void decode_row(int64_t i, float* out) const;
-  // dot(quantized row i, w) and w += alpha * quantized row i, decoding on the fly.
-  float dot(int64_t i, const float* w) const;
-  void axpy(int64_t i, float alpha, float* w) const;
   // Largest rounding error of feature j (the widest level gap times its range): refetching
   // decisions bound |a.w - Q(a).w| by sum_j |w_j| * max_error(j).
   float max_error(int64_t j) const { return max_gap_ * range_[j]; }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 namespace swalp {
@@ -36,6 +37,14 @@ inline uint32_t philox_bits(uint64_t seed, uint64_t stream, uint64_t index) {
                      static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)},
                     {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
   return words[index & 3];
+}
+
+// A standard normal from elements `index` and `index + 1` (Box-Muller): the same value on every
+// platform, for seeded synthetic data.
+inline double philox_normal(uint64_t seed, uint64_t stream, uint64_t index) {
+  const double u1 = (double(philox_bits(seed, stream, index)) + 1.0) / 4294967296.0;
+  const double u2 = double(philox_bits(seed, stream, index + 1)) / 4294967296.0;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
 }
 
 }  // namespace swalp
