@@ -30,6 +30,7 @@ namespace {
 struct BenchCommArgs {
   std::string codec = "dt8", out;
   int min_log2 = 10, max_log2 = 24, repetitions = 5;
+  size_t block = 0;  // codec values per scale; 0 = one scale per message
   // Performance model: parameters, compute seconds per iteration, link GB/s, latency.
   double parameters = 61e6, compute_s = 0.2, link_gbps = 5.0, latency_s = 5e-6;
 };
@@ -66,6 +67,8 @@ void register_bench_comm(CLI::App& bench) {
   cmd->add_option("--repetitions", a.repetitions, "Timed repetitions (the best counts)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--block", a.block, "Codec throughput: values per scale (0: one per message)")
+      ->capture_default_str();
   cmd->add_option("--parameters", a.parameters, "Model: gradient size in parameters")
       ->capture_default_str();
   cmd->add_option("--compute-seconds", a.compute_s, "Model: compute time per iteration")
@@ -86,26 +89,40 @@ void register_bench_comm(CLI::App& bench) {
     const bool print = rank == 0;
     nlohmann::json summary = {{"codec", a.codec}, {"workers", workers}};
 
-    // 1. Codec throughput on 2^max_log2 normal values, next to a memory copy.
+    // 1. Codec throughput on 2^max_log2 values, next to a memory copy.
     const size_t n = size_t(1) << a.max_log2;
     std::vector<float> values(n), copy(n), decoded(n);
     for (size_t i = 0; i < n; ++i) values[i] = float(std::sin(double(i) * 0.37) * 1e-3);
     EncodedMessage message;
+    EncodeOptions nearest, stochastic;
+    nearest.block = stochastic.block = a.block;
+    stochastic.stochastic = true;
     const double copy_s =
         best_of(a.repetitions, [&] { std::memcpy(copy.data(), values.data(), n * 4); });
+    const double stochastic_s =
+        best_of(a.repetitions, [&] { encode(codec, values.data(), n, stochastic, message); });
     const double encode_s =
-        best_of(a.repetitions, [&] { encode(codec, values.data(), n, {}, message); });
+        best_of(a.repetitions, [&] { encode(codec, values.data(), n, nearest, message); });
     const double decode_s = best_of(a.repetitions, [&] { decode(codec, message, decoded.data()); });
     const double gb = double(n) * 4 / 1e9;
     const double encode_gbps = gb / encode_s, decode_gbps = gb / decode_s;
+    const double round_trip_gbps = gb / (encode_s + decode_s), copy_gbps = gb / copy_s;
     if (print)
       std::printf(
-          "codec %s on %zu floats (GB/s of fp32 input, %d threads): encode %.2f, decode "
-          "%.2f; memory copy %.2f\n",
-          a.codec.c_str(), n, omp_get_max_threads(), encode_gbps, decode_gbps, gb / copy_s);
+          "codec %s on %zu floats, %s (GB/s of fp32 input, %d threads): encode %.2f "
+          "(stochastic %.2f), decode %.2f, encode+decode %.2f = %.0f%% of the memory copy "
+          "%.2f\n",
+          a.codec.c_str(), n,
+          a.block ? ("one scale per " + std::to_string(a.block) + " values").c_str()
+                  : "one scale per message",
+          omp_get_max_threads(), encode_gbps, gb / stochastic_s, decode_gbps, round_trip_gbps,
+          100 * round_trip_gbps / copy_gbps, copy_gbps);
+    summary["block"] = a.block;
     summary["encode_gbps"] = encode_gbps;
+    summary["stochastic_encode_gbps"] = gb / stochastic_s;
     summary["decode_gbps"] = decode_gbps;
-    summary["copy_gbps"] = gb / copy_s;
+    summary["encode_decode_gbps"] = round_trip_gbps;
+    summary["copy_gbps"] = copy_gbps;
 
     // 2. The exchanges, when there are workers to exchange with.
     nlohmann::json timings = nlohmann::json::array();

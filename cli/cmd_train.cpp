@@ -44,8 +44,8 @@ struct TrainArgs {
 
 // One setting of a run: its config.toml key (quant.* keys live in the [quant] table), its flag
 // and where its value lives. The loader, the writer and the flags all come from this one list.
-using Target = std::variant<std::string*, int*, double*, int64_t*, uint64_t*>;
-using Value = std::variant<std::string, int, double, int64_t, uint64_t>;
+using Target = std::variant<std::string*, int*, double*, int64_t*, uint64_t*, bool*>;
+using Value = std::variant<std::string, int, double, int64_t, uint64_t, bool>;
 struct Setting {
   std::string key, flag, help;
   Target target;
@@ -79,6 +79,13 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"quant.error", "--error-format", "Errors (backward)", &q.error},
       {"quant.swa", "--swa-format", "The SWA average itself (empty: fp32)", &q.swa},
       {"quant.rounding", "--rounding", "Rounding of every quantizer", &q.rounding},
+      {"data_parallel", "--data-parallel", "Data-parallel training over MPI (run under mpirun -np N)",
+       &a.data_parallel},
+      {"grad_codec", "--grad-codec", "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2",
+       &a.grad_codec},
+      {"error_feedback", "--error-feedback", "Add what the codec lost to the next gradient",
+       &a.error_feedback},
+      {"grad_block", "--grad-block", "Values per codec scale (0: per tensor)", &a.grad_block},
   };
 }
 
@@ -122,6 +129,9 @@ void assign(const std::string& file, const Setting& s, const toml::node& node) {
         if constexpr (std::is_same_v<T, std::string>) {
           if (!node.is_string()) fail("a string");
           *target = node.value<std::string>().value();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          if (!node.is_boolean()) fail("true or false");
+          *target = node.value<bool>().value();
         } else if constexpr (std::is_same_v<T, double>) {
           if (!node.is_number()) fail("a number");
           *target = node.value<double>().value();
@@ -169,6 +179,7 @@ void load_config(const std::string& path, TrainArgs& args) {
 std::string resolved_config(TrainArgs& args) {
   std::ostringstream top, quant;
   top.precision(17);
+  top << std::boolalpha;
   top << "# resolved by swalp train\n";
   for (const Setting& s : settings_of(args)) {
     const bool in_quant = s.key.rfind("quant.", 0) == 0;
@@ -259,22 +270,18 @@ void register_train(CLI::App& app) {
   std::vector<std::pair<Setting, CLI::Option*>> flags;
   for (const Setting& s : settings_of(args))
     flags.emplace_back(
-        s,
-        std::visit([&](auto* target) { return cmd->add_option(s.flag, *target, s.help); }, s.target)
-            ->capture_default_str());
+        s, std::visit(
+               [&](auto* target) {
+                 if constexpr (std::is_same_v<decltype(target), bool*>)
+                   return cmd->add_flag(s.flag, *target, s.help);
+                 else
+                   return cmd->add_option(s.flag, *target, s.help)->capture_default_str();
+               },
+               s.target));
   CLI::Option* format_flag =
       cmd->add_option("--format", args.format, "One format for every quantity (e.g. bfp:8)");
   cmd->add_option("--threads", args.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_flag("--data-parallel", args.data_parallel,
-                "Data-parallel training over MPI (run under mpirun -np N)");
-  cmd->add_option("--grad-codec", args.grad_codec,
-                  "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2")
-      ->capture_default_str();
-  cmd->add_flag("--error-feedback", args.error_feedback,
-                "Add what the codec lost to the next gradient");
-  cmd->add_option("--grad-block", args.grad_block, "Values per codec scale (0: per tensor)")
-      ->capture_default_str();
   cmd->add_option("--stop-after", args.stop_after,
                   "Stop after this many epochs of this call (as if killed)")
       ->check(CLI::Range(0, 1000000));

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
+#include "cpu/codec_kernels.h"
 #include "swalp/codes.h"
 #include "swalp/error.h"
 #include "swalp/rng.h"
@@ -20,8 +22,54 @@ double fp8_value(uint8_t pattern, int mantissa_bits, int bias) {
   return std::ldexp(1.0 + double(mantissa) / (1 << mantissa_bits), exponent - bias);
 }
 
+float float_of_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// The largest table index whose magnitude is at most v (v >= 0 = magnitudes[0]).
+size_t floor_index(const std::vector<float>& m, float v) {
+  return size_t(std::upper_bound(m.begin(), m.end(), v) - m.begin()) - 1;
+}
+
+size_t nearest_index(const std::vector<float>& m, float v) {
+  return detail::round_between(m.data(), floor_index(m, v), m.size() - 1, v, false, 0);
+}
+
+// The encoder's tables over the buckets of v's top 16 bits (codec.h). A bucket that held two
+// magnitudes would need a longer search: refused here, so the encoder never meets one.
+void build_buckets(Codec& c) {
+  const uint32_t one_key = 0x3f80;  // top 16 bits of 1.0f
+  const size_t last = c.magnitudes.size() - 1;
+  c.zero_code = c.codes[0];
+  c.bucket_start.resize(one_key + 1);
+  c.nearest.resize(one_key + 1);
+  for (uint32_t key = 0; key <= one_key; ++key) {
+    const uint32_t first_bits = key << 16, last_bits = key == one_key ? first_bits : first_bits | 0xffff;
+    const float first = float_of_bits(first_bits), top = float_of_bits(last_bits);
+    const size_t start = floor_index(c.magnitudes, first);
+    const size_t below = nearest_index(c.magnitudes, first), above = nearest_index(c.magnitudes, top);
+    if ((start + 2 <= last && c.magnitudes[start + 2] <= top) || above > below + 1)
+      throw std::logic_error("codec " + c.name + ": two magnitudes in one encoder bucket");
+    c.bucket_start[key] = uint8_t(start);
+    // The first float of the bucket that rounds up: a binary search over the bit patterns.
+    uint32_t low = first_bits, high = last_bits + 1;
+    while (low < high) {
+      const uint32_t mid = low + (high - low) / 2;
+      if (nearest_index(c.magnitudes, float_of_bits(mid)) > below) high = mid;
+      else low = mid + 1;
+    }
+    const uint32_t threshold = low > last_bits ? 0 : low & 0xffff;
+    const size_t upper = low > last_bits ? below : above;
+    c.nearest[key] = int32_t(threshold | uint32_t(c.codes[below]) << 16 | uint32_t(c.codes[upper]) << 24);
+  }
+}
+
 Codec make_codec(CodecKind kind, const std::string& name) {
-  Codec c{kind, name, {}, {}, {}};
+  Codec c{};
+  c.kind = kind;
+  c.name = name;
   std::vector<std::pair<double, uint8_t>> entries;
   switch (kind) {
     case CodecKind::kDynamicTree:
@@ -56,16 +104,7 @@ Codec make_codec(CodecKind kind, const std::string& name) {
   }
   c.magnitudes.back() = 1.0f;  // exact by construction; guard the division's rounding
   c.by_code[c.codes.back()] = 1.0f;
-  const uint32_t one_key = 0x3f80;  // top 16 bits of 1.0f
-  c.bucket_start.resize(one_key + 1);
-  size_t index = 0;
-  for (uint32_t key = 0; key <= one_key; ++key) {
-    const uint32_t bits = key << 16;
-    float smallest;
-    std::memcpy(&smallest, &bits, sizeof smallest);
-    while (index + 1 < c.magnitudes.size() && c.magnitudes[index + 1] <= smallest) ++index;
-    c.bucket_start[key] = uint8_t(index);
-  }
+  build_buckets(c);
   return c;
 }
 
@@ -86,61 +125,137 @@ const Codec& codec_by_name(const std::string& name) {
   throw InvalidInput("bad codec '" + name + "'; accepted: dt8, st8, int8, fp8e4m3, fp8e5m2");
 }
 
-void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
-            EncodedMessage& out) {
-  const size_t block = o.block == 0 ? std::max<size_t>(n, 1) : o.block;
+namespace {
+
+// The first non-finite value of values[begin, end) as an InvalidInput.
+[[noreturn]] void throw_non_finite(const Codec& codec, const float* values, size_t begin,
+                                   size_t end) {
+  size_t i = begin;
+  while (i < end && std::isfinite(values[i])) ++i;
+  throw InvalidInput("cannot encode a non-finite value (element " + std::to_string(i) +
+                     ") with codec " + codec.name);
+}
+
+void start_message(size_t n, size_t block_option, EncodedMessage& out) {
+  const size_t block = block_option == 0 ? std::max<size_t>(n, 1) : block_option;
   out.block = block;
   out.codes.resize(n);
   out.scales.assign((n + block - 1) / block, 0.0f);
-  const float* m = codec.magnitudes.data();
-  const size_t count = codec.magnitudes.size();
+}
+
+}  // namespace
+
+void encode_reference(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
+                      EncodedMessage& out) {
+  start_message(n, o.block, out);
+  const size_t block = out.block, last = codec.magnitudes.size() - 1;
   for (size_t b = 0; b < out.scales.size(); ++b) {
     const size_t begin = b * block, end = std::min(n, begin + block);
     float absmax = 0;
     for (size_t i = begin; i < end; ++i) {
-      if (!std::isfinite(values[i]))
-        throw InvalidInput("cannot encode a non-finite value (element " + std::to_string(i) +
-                           ") with codec " + codec.name);
+      if (!std::isfinite(values[i])) throw_non_finite(codec, values, i, end);
       absmax = std::max(absmax, std::abs(values[i]));
     }
     out.scales[b] = absmax;
     const float inverse = absmax > 0 ? 1.0f / absmax : 0.0f;
     for (size_t i = begin; i < end; ++i) {
-      const float v = std::min(1.0f, std::abs(values[i]) * inverse);
-      // Neighbours m[hi - 1] <= v <= m[hi]: from the bucket of v's top bits, step forward.
-      uint32_t bits;
-      std::memcpy(&bits, &v, sizeof bits);
-      size_t hi = codec.bucket_start[bits >> 16];
-      while (hi < count - 1 && m[hi] < v) ++hi;
-      size_t pick = hi;
-      if (hi > 0 && m[hi] != v) {
-        const float lo = m[hi - 1], up = m[hi];
-        const double fraction = (double(v) - lo) / (double(up) - lo);
-        if (o.stochastic) {
-          const uint32_t u = philox_bits(o.seed, o.stream, i) >> 8;
-          pick = double(u) < fraction * 16777216.0 ? hi : hi - 1;
-        } else {
-          pick = fraction > 0.5 ? hi : fraction < 0.5 ? hi - 1 : (hi % 2 == 0 ? hi : hi - 1);
-        }
-      }
+      const float v = std::min(std::abs(values[i]) * inverse, 1.0f);
+      const uint32_t random24 = o.stochastic ? philox_bits(o.seed, o.stream, i) >> 8 : 0;
+      const size_t pick = detail::round_between(codec.magnitudes.data(),
+                                                floor_index(codec.magnitudes, v), last, v,
+                                                o.stochastic, random24);
       out.codes[i] = uint8_t(codec.codes[pick] | (std::signbit(values[i]) && pick > 0 ? 0x80 : 0));
     }
   }
 }
 
+void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
+            EncodedMessage& out) {
+  start_message(n, o.block, out);
+  const size_t block = out.block, blocks = out.scales.size();
+  // Pieces of a few L2-sized runs: enough of them to split over the threads, and large enough
+  // that a thread's piece streams.
+  constexpr size_t kPiece = 1 << 15;
+  const bool parallel = n >= 4 * kPiece;
+  const auto encode_run = [&](size_t begin, size_t end) {
+    const size_t b = begin / block;
+    const float inverse = out.scales[b] > 0 ? 1.0f / out.scales[b] : 0.0f;
+    if (o.stochastic)
+      detail::encode_stochastic(codec, values + begin, end - begin, begin, inverse, o.seed,
+                                o.stream, out.codes.data() + begin);
+    else
+      detail::encode_nearest(codec, values + begin, end - begin, inverse, out.codes.data() + begin);
+  };
+  if (block <= kPiece) {
+    // Small blocks: each block's maximum and codes in one visit, while it is in cache.
+    const int64_t per_group = int64_t(kPiece / block), groups = (int64_t(blocks) + per_group - 1) / per_group;
+    int64_t first_bad = int64_t(blocks);
+#pragma omp parallel for schedule(static) if (parallel) reduction(min : first_bad)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t b = g * per_group; b < std::min(int64_t(blocks), (g + 1) * per_group); ++b) {
+        const size_t begin = size_t(b) * block, end = std::min(n, begin + block);
+        const uint32_t bits = detail::abs_bits_max(values + begin, end - begin);
+        if (bits >= 0x7f800000u) {
+          first_bad = std::min(first_bad, b);
+          continue;
+        }
+        out.scales[b] = float_of_bits(bits);
+        encode_run(begin, end);
+      }
+    if (first_bad < int64_t(blocks))
+      throw_non_finite(codec, values, size_t(first_bad) * block, std::min(n, size_t(first_bad + 1) * block));
+    return;
+  }
+  // Large blocks: every block's maximum first (split over the threads), then the codes.
+  std::vector<uint32_t> abs_bits(blocks, 0);
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t begin = b * block, end = std::min(n, begin + block);
+    uint32_t best = 0;
+#pragma omp parallel for schedule(static) reduction(max : best) if (parallel)
+    for (int64_t p = int64_t(begin); p < int64_t(end); p += int64_t(kPiece))
+      best = std::max(best, detail::abs_bits_max(values + p, std::min(end - size_t(p), kPiece)));
+    abs_bits[b] = best;
+  }
+  for (size_t b = 0; b < blocks; ++b) {
+    if (abs_bits[b] >= 0x7f800000u)
+      throw_non_finite(codec, values, b * block, std::min(n, (b + 1) * block));
+    out.scales[b] = float_of_bits(abs_bits[b]);
+  }
+  const int64_t pieces = int64_t((n + kPiece - 1) / kPiece);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t p = 0; p < pieces; ++p) {
+    const size_t begin = size_t(p) * kPiece, end = std::min(n, begin + kPiece);
+    // A piece lies in one block or straddles two.
+    const size_t split = std::min(end, (begin / block + 1) * block);
+    encode_run(begin, split);
+    if (split < end) encode_run(split, end);
+  }
+}
+
 void decode(const Codec& codec, const EncodedMessage& message, float* out) {
-  const size_t n = message.codes.size();
+  const int64_t n = int64_t(message.codes.size()), block = int64_t(message.block);
+  const int64_t blocks = int64_t(message.scales.size());
   const uint8_t* codes = message.codes.data();
-  for (size_t b = 0; b < message.scales.size(); ++b) {
-    const int64_t begin = int64_t(b * message.block);
-    const int64_t end = int64_t(std::min(n, (b + 1) * message.block));
-    const float scale = message.scales[b];
-    // Each value on its own: split over the threads for large blocks.
-#pragma omp parallel for schedule(static) if (end - begin >= 65536)
-    for (int64_t i = begin; i < end; ++i) {
-      const float magnitude = codec.by_code[codes[i] & 0x7f] * scale;
-      out[i] = (codes[i] & 0x80) ? -magnitude : magnitude;
+  // Values [begin, end) of block b, through the block's 256 values (signs included): one load
+  // per value.
+  const auto decode_run = [&](int64_t b, int64_t begin, int64_t end) {
+    float value_of[256];
+    for (int code = 0; code < 256; ++code) {
+      const float magnitude = codec.by_code[code & 0x7f] * message.scales[b];
+      value_of[code] = (code & 0x80) ? -magnitude : magnitude;
     }
+    for (int64_t i = begin; i < end; ++i) out[i] = value_of[codes[i]];
+  };
+  constexpr int64_t kPiece = 1 << 15;
+  if (blocks >= 16) {  // many blocks: the threads take whole blocks
+#pragma omp parallel for schedule(static) if (n >= 4 * kPiece)
+    for (int64_t b = 0; b < blocks; ++b) decode_run(b, b * block, std::min(n, (b + 1) * block));
+    return;
+  }
+  for (int64_t b = 0; b < blocks; ++b) {  // few: the threads split each block
+    const int64_t begin = b * block, end = std::min(n, begin + block);
+#pragma omp parallel for schedule(static) if (end - begin >= 4 * kPiece)
+    for (int64_t p = begin; p < end; p += kPiece) decode_run(b, p, std::min(end, p + kPiece));
   }
 }
 

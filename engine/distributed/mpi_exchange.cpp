@@ -55,9 +55,48 @@ class MpiExchange : public engine::GradientExchange {
                            std::to_string(step));
   }
 
+  std::vector<at::Tensor> gather_state() override {
+    if (!options_.error_feedback) return {};
+    // Before the first step the residuals do not exist yet: nothing is carried.
+    int64_t count = 0;
+    for (const at::Tensor& r : residuals_) count += r.numel();
+    at::Tensor flat = count > 0 ? at::cat(flattened(residuals_)) : at::zeros({0}, at::kFloat);
+    if (!pending_.defined() || count > 0) pending_ = flat;
+    flat = pending_.contiguous();
+    at::Tensor all = at::empty({rank_ == 0 ? size_ : 0, flat.numel()}, at::kFloat);
+    check(MPI_Gather(flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT,
+                     rank_ == 0 ? all.data_ptr<float>() : nullptr, int(flat.numel()), MPI_FLOAT,
+                     0, MPI_COMM_WORLD),
+          "Gather");
+    std::vector<at::Tensor> out;
+    for (int w = 0; w < (rank_ == 0 ? size_ : 0); ++w) out.push_back(all[w].clone());
+    return out;
+  }
+
+  void restore_state(const std::vector<at::Tensor>& all_workers) override {
+    if (!options_.error_feedback) return;
+    if (int(all_workers.size()) != size_)
+      throw InvalidInput("the checkpoint holds error-feedback residuals of " +
+                         std::to_string(all_workers.size()) + " workers; resume it with mpirun -np " +
+                         std::to_string(all_workers.size()));
+    pending_ = all_workers[size_t(rank_)].to(at::kFloat).contiguous();
+    residuals_.clear();  // made again from `pending_` at the next step
+  }
+
   void average(std::vector<at::Tensor>& gradients) override {
-    if (residuals_.empty() && options_.error_feedback)
-      for (const at::Tensor& g : gradients) residuals_.push_back(at::zeros_like(g));
+    if (residuals_.empty() && options_.error_feedback) {
+      int64_t offset = 0;
+      for (const at::Tensor& g : gradients) {
+        at::Tensor r = at::zeros_like(g);
+        if (pending_.defined() && pending_.numel() > 0) {
+          if (offset + g.numel() > pending_.numel())
+            throw InvalidInput("the checkpoint's error-feedback residuals do not fit this model");
+          r.view(-1).copy_(pending_.slice(0, offset, offset + g.numel()));
+        }
+        offset += g.numel();
+        residuals_.push_back(r);
+      }
+    }
     for (size_t t = 0; t < gradients.size(); ++t) {
       at::Tensor& g = gradients[t];
       TORCH_CHECK(g.is_contiguous() && g.scalar_type() == at::kFloat, "float32 gradients");
@@ -83,6 +122,13 @@ class MpiExchange : public engine::GradientExchange {
   int rank_ = 0, size_ = 1;
   uint64_t bytes_ = 0;
   std::vector<at::Tensor> residuals_;
+  at::Tensor pending_;  // flat residuals restored from a checkpoint, or the last gathered
+
+  static std::vector<at::Tensor> flattened(const std::vector<at::Tensor>& tensors) {
+    std::vector<at::Tensor> flat;
+    for (const at::Tensor& t : tensors) flat.push_back(t.reshape(-1));
+    return flat;
+  }
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <c10/core/GradMode.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/serialize/archive.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -198,7 +199,7 @@ void TrainingState::restore(const std::vector<std::pair<std::string, at::Tensor>
 namespace {
 
 constexpr int kMetricColumns = 7;
-constexpr int64_t kCheckpointVersion = 1;
+constexpr int64_t kCheckpointVersion = 2;  // 2: checksum and exchange state
 
 at::Tensor metrics_tensor(const std::vector<EpochMetrics>& epochs) {
   at::Tensor t = at::zeros({int64_t(epochs.size()), kMetricColumns}, at::kDouble);
@@ -228,21 +229,60 @@ std::vector<EpochMetrics> metrics_from(const at::Tensor& t) {
   return epochs;
 }
 
-// Everything a run needs to continue bit for bit, written to a temporary file and renamed.
+// CRC-32 of every entry's name and bytes, in order: a checkpoint that does not match its own
+// checksum was damaged after it was written.
+int64_t checksum_of(const std::vector<std::pair<std::string, at::Tensor>>& entries) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (const auto& [name, tensor] : entries) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(name.data()), uInt(name.size()));
+    const at::Tensor t = tensor.contiguous();
+    const auto* bytes = static_cast<const Bytef*>(t.data_ptr());
+    size_t left = size_t(t.numel()) * t.element_size();
+    while (left > 0) {  // crc32 takes at most 4 GiB at a time
+      const uInt piece = uInt(std::min<size_t>(left, 1u << 30));
+      crc = crc32(crc, bytes, piece);
+      bytes += piece;
+      left -= piece;
+    }
+  }
+  return int64_t(crc);
+}
+
+// The names of a checkpoint's entries after "version", in the order they are written and
+// checksummed.
+std::vector<std::string> entry_names(const TrainingState& state, const torchq::SwaAverager& swa,
+                                     int64_t exchange_workers) {
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : state.state_tensors()) names.push_back(name);
+  for (size_t i = 0; i < swa.average().size(); ++i) names.push_back("swa." + std::to_string(i));
+  for (const char* name : {"counters", "generator", "augmentation_generator", "metrics"})
+    names.push_back(name);
+  for (int64_t w = 0; w < exchange_workers; ++w) names.push_back("exchange." + std::to_string(w));
+  return names;
+}
+
+// Everything a run needs to continue bit for bit, with a format version and a checksum,
+// written to a temporary file and renamed.
 void save_checkpoint(const std::string& path, const TrainingState& state,
                      const torchq::SwaAverager& swa, at::Generator& shuffle,
                      at::Generator& augmentation, const std::vector<EpochMetrics>& epochs,
-                     uint64_t steps_averaging) {
+                     uint64_t steps_averaging, const std::vector<at::Tensor>& exchange_state) {
+  std::vector<std::pair<std::string, at::Tensor>> entries;
+  for (const auto& [name, tensor] : state.state_tensors()) entries.emplace_back(name, tensor.detach());
+  for (size_t i = 0; i < swa.average().size(); ++i)
+    entries.emplace_back("swa." + std::to_string(i), swa.average()[i]);
+  entries.emplace_back("counters",
+                       at::tensor({int64_t(state.steps()), swa.count(), int64_t(steps_averaging)}));
+  entries.emplace_back("generator", shuffle.get_state());
+  entries.emplace_back("augmentation_generator", augmentation.get_state());
+  entries.emplace_back("metrics", metrics_tensor(epochs));
+  for (size_t w = 0; w < exchange_state.size(); ++w)
+    entries.emplace_back("exchange." + std::to_string(w), exchange_state[w]);
   torch::serialize::OutputArchive archive;
   archive.write("version", at::tensor({kCheckpointVersion}));
-  for (const auto& [name, tensor] : state.state_tensors()) archive.write(name, tensor.detach());
-  for (size_t i = 0; i < swa.average().size(); ++i)
-    archive.write("swa." + std::to_string(i), swa.average()[i]);
-  archive.write("counters",
-                at::tensor({int64_t(state.steps()), swa.count(), int64_t(steps_averaging)}));
-  archive.write("generator", shuffle.get_state());
-  archive.write("augmentation_generator", augmentation.get_state());
-  archive.write("metrics", metrics_tensor(epochs));
+  archive.write("exchange_workers", at::tensor({int64_t(exchange_state.size())}));
+  for (const auto& [name, tensor] : entries) archive.write(name, tensor);
+  archive.write("checksum", at::tensor({checksum_of(entries)}));
   const std::string temporary = path + ".tmp";
   try {
     archive.save_to(temporary);
@@ -250,14 +290,18 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
     std::remove(temporary.c_str());
     throw RuntimeFailure("cannot write checkpoint '" + path + "': " + e.what());
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
     throw RuntimeFailure("cannot write checkpoint '" + path + "': rename failed");
+  }
 }
 
-// Returns the metrics of the epochs already done; restores state, average and generator.
+// Returns the metrics of the epochs already done; restores state, average, generators and the
+// exchange's state. Nothing is changed unless the whole file reads back and its checksum holds.
 std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState& state,
                                           torchq::SwaAverager& swa, at::Generator& shuffle,
-                                          at::Generator& augmentation, uint64_t& steps_averaging) {
+                                          at::Generator& augmentation, uint64_t& steps_averaging,
+                                          GradientExchange* exchange) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
@@ -266,26 +310,59 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
   }
   auto read = [&](const std::string& key) {
     at::Tensor t;
-    if (!archive.try_read(key, t))
-      throw InvalidInput("checkpoint '" + path + "' lacks '" + key + "'");
+    bool found = false;
+    try {
+      found = archive.try_read(key, t);
+    } catch (const std::exception&) {
+      throw InvalidInput("checkpoint '" + path + "' is corrupt: entry '" + key +
+                         "' does not read back");
+    }
+    if (!found) throw InvalidInput("checkpoint '" + path + "' lacks '" + key + "'");
     return t;
   };
-  if (read("version").item<int64_t>() != kCheckpointVersion)
-    throw InvalidInput("checkpoint '" + path + "' has format version " +
-                       std::to_string(read("version").item<int64_t>()) +
-                       "; accepted: " + std::to_string(kCheckpointVersion));
-  const at::Tensor counters = read("counters");
+  auto scalar = [&](const std::string& key) {
+    const at::Tensor t = read(key);
+    if (t.numel() != 1 || t.scalar_type() != at::kLong)
+      throw InvalidInput("checkpoint '" + path + "' is corrupt: '" + key + "' is not one integer");
+    return t.item<int64_t>();
+  };
+  const int64_t version = scalar("version");
+  if (version != kCheckpointVersion)
+    throw InvalidInput("checkpoint '" + path + "' has format version " + std::to_string(version) +
+                       "; accepted: " + std::to_string(kCheckpointVersion) +
+                       " (written by another swalp version)");
+  const int64_t workers = scalar("exchange_workers");
+  if (workers < 0 || workers > 1000000)
+    throw InvalidInput("checkpoint '" + path + "' is corrupt: exchange_workers " +
+                       std::to_string(workers));
+  std::vector<std::pair<std::string, at::Tensor>> entries;
+  for (const std::string& name : entry_names(state, swa, workers))
+    entries.emplace_back(name, read(name));
+  if (scalar("checksum") != checksum_of(entries))
+    throw InvalidInput("checkpoint '" + path +
+                       "' is corrupt: its checksum does not match its contents");
+  std::map<std::string, at::Tensor> by_name(entries.begin(), entries.end());
+  const at::Tensor counters = by_name.at("counters");
+  if (counters.numel() != 3 || counters.scalar_type() != at::kLong)
+    throw InvalidInput("checkpoint '" + path + "' is corrupt: bad counters");
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& [name, tensor] : state.state_tensors()) tensors.emplace_back(name, read(name));
-  state.restore(tensors, uint64_t(counters[0].item<int64_t>()));
+  for (const auto& [name, tensor] : state.state_tensors()) tensors.emplace_back(name, by_name.at(name));
   std::vector<at::Tensor> average;
   for (size_t i = 0; i < swa.average().size(); ++i)
-    average.push_back(read("swa." + std::to_string(i)));
+    average.push_back(by_name.at("swa." + std::to_string(i)));
+  std::vector<at::Tensor> exchange_state;
+  for (int64_t w = 0; w < workers; ++w) exchange_state.push_back(by_name.at("exchange." + std::to_string(w)));
+  if (exchange) exchange->restore_state(exchange_state);
+  else if (workers > 0)
+    throw InvalidInput("checkpoint '" + path + "' comes from a data-parallel run of " +
+                       std::to_string(workers) + " workers; resume it under mpirun -np " +
+                       std::to_string(workers));
+  state.restore(tensors, uint64_t(counters[0].item<int64_t>()));
   swa.restore(average, counters[1].item<int64_t>());
   steps_averaging = uint64_t(counters[2].item<int64_t>());
-  shuffle.set_state(read("generator"));
-  augmentation.set_state(read("augmentation_generator"));
-  return metrics_from(read("metrics"));
+  shuffle.set_state(by_name.at("generator"));
+  augmentation.set_state(by_name.at("augmentation_generator"));
+  return metrics_from(by_name.at("metrics"));
 }
 
 }  // namespace
@@ -316,7 +393,8 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   uint64_t steps_averaging = 0;
   if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))
     result.epochs =
-        load_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, steps_averaging);
+        load_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, steps_averaging,
+                        o.exchange.get());
   int epochs_this_call = 0;
   for (int epoch = int(result.epochs.size()); epoch < o.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
@@ -371,9 +449,14 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.epochs.push_back(m);
-    if (!o.checkpoint.empty() && (!o.exchange || o.exchange->rank() == 0))
-      save_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, result.epochs,
-                      steps_averaging);
+    if (!o.checkpoint.empty()) {
+      // Collective: every worker takes part in gathering the exchange's state.
+      const std::vector<at::Tensor> exchange_state =
+          o.exchange ? o.exchange->gather_state() : std::vector<at::Tensor>{};
+      if (!o.exchange || o.exchange->rank() == 0)
+        save_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, result.epochs,
+                        steps_averaging, exchange_state);
+    }
     if (on_epoch) on_epoch(m);
     result.steps = state.steps();
     if (o.stop_after_epochs > 0 && ++epochs_this_call == o.stop_after_epochs &&

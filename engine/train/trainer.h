@@ -42,6 +42,13 @@ class GradientExchange {
   virtual void check_in_sync(const std::vector<at::Tensor>& parameters, uint64_t step) = 0;
   // Bytes this worker has put on the wire so far (gradient payload and scales).
   virtual uint64_t bytes_sent() const = 0;
+  // State carried from step to step (error-feedback residuals), for checkpoints. Collective:
+  // every worker calls it; worker 0 gets one flat float tensor per worker, the others nothing.
+  // Empty when there is no such state.
+  virtual std::vector<at::Tensor> gather_state() { return {}; }
+  // Takes this worker's part back from every worker's tensors as gather_state returned them;
+  // throws InvalidInput when they come from another number of workers.
+  virtual void restore_state(const std::vector<at::Tensor>& all_workers) { (void)all_workers; }
 };
 
 struct TrainOptions {

@@ -25,6 +25,23 @@ check "two workers" grep -q '"workers": 2' "$work/dt8/summary.json"
 "${mpi[@]}" "$swalp" train "${run[@]}" --grad-codec dt8 --error-feedback --epochs 1 \
   --out "$work/ef" > /dev/null 2>&1
 check "error feedback run" grep -q '"error_feedback": true' "$work/ef/summary.json"
+# Error feedback carries residuals from step to step: they are checkpointed per worker, so a
+# run stopped and resumed equals the uninterrupted one bit for bit.
+ef=(--data fashion-mnist --limit-train 2000 --limit-test 500 --swa-start 1 --threads 1
+    --epochs 2 --grad-codec dt8 --error-feedback)
+printf 'data_parallel = true\ngrad_codec = "int8"\n' > "$work/dp.toml"
+"${mpi[@]}" "$swalp" train --config "$work/dp.toml" "${ef[@]}" --out "$work/ef-whole" > /dev/null 2>&1
+check "config keys: flags win over the file" grep -q '"grad_codec": "dt8"' "$work/ef-whole/summary.json"
+check "config keys: data_parallel from the file" grep -q '^data_parallel = true$' "$work/ef-whole/config.toml"
+"${mpi[@]}" "$swalp" train --config "$work/dp.toml" "${ef[@]}" --stop-after 1 --out "$work/ef-pieces" > /dev/null 2>&1
+"${mpi[@]}" "$swalp" train --resume "$work/ef-pieces" > /dev/null 2>&1
+check "resumed error-feedback run equals the uninterrupted one" \
+  cmp -s <(cut -d, -f1-6 "$work/ef-whole/metrics.csv") <(cut -d, -f1-6 "$work/ef-pieces/metrics.csv")
+cp -r "$work/ef-whole" "$work/ef-one"
+sed -i 's/^epochs = 2$/epochs = 3/' "$work/ef-one/config.toml"
+"$swalp" train --resume "$work/ef-one" > /dev/null 2> "$work/err"
+check "resuming 2 workers' residuals in 1 process is an error" grep -q "resume it with mpirun -np 2" "$work/err"
+
 "${mpi[@]}" "$swalp" train --data synthetic --data-parallel --grad-codec dt9 --out "$work/x" \
   > /dev/null 2> "$work/err"
 check "bad codec is an error naming the codecs" grep -q "accepted: dt8, st8, int8" "$work/err"

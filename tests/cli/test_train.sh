@@ -60,6 +60,20 @@ expect_error "new run over an old one" 2 "already holds a run" "$swalp" train --
 expect_error "no output" 2 "give --out DIR" "$swalp" train --config "$work/run.toml"
 cp -r "$work/whole" "$work/corrupt" && head -c 100 "$work/whole/checkpoint.pt" > "$work/corrupt/checkpoint.pt"
 expect_error "corrupt checkpoint" 2 "corrupt or not a swalp checkpoint" "$swalp" train --resume "$work/corrupt"
+# One flipped byte inside the stored weights: the checksum catches what the zip layout does not.
+cp -r "$work/whole" "$work/flipped"
+python3 - "$work/flipped/checkpoint.pt" <<'PY'
+import sys, zipfile
+path = sys.argv[1]
+with zipfile.ZipFile(path) as z:  # the largest record: the first layer's weights
+    info = max(z.infolist(), key=lambda i: i.file_size)
+    offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+data = bytearray(open(path, "rb").read())
+data[offset + info.file_size // 2] ^= 0x10
+open(path, "wb").write(data)
+PY
+expect_error "flipped byte in a checkpoint" 2 "corrupt" "$swalp" train --resume "$work/flipped"
+check "the corrupt checkpoint is left as it was" [ -s "$work/flipped/checkpoint.pt" ]
 expect_error "bad format" 2 "accepted: fp32" "$swalp" train --data synthetic --format bfp:99 --out "$work/y"
 
 # --format sets every quantity except those given on their own; the average has its own format.

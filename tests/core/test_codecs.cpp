@@ -6,6 +6,8 @@
 #include <cstring>
 #include <random>
 
+#include <omp.h>
+
 #include "swalp/codec.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
@@ -30,7 +32,9 @@ TEST(Codecs, EveryCodeRoundTrips) {
         decode(c, m, back);
         EXPECT_EQ(back[1], values[1]) << name << " " << k;
         EXPECT_EQ(m.codes[1] & 0x7f, c.codes[k]) << name << " " << k;
-        if (k > 0) EXPECT_EQ(m.codes[1] >> 7, sign < 0 ? 1 : 0) << name << " " << k;
+        if (k > 0) {
+          EXPECT_EQ(m.codes[1] >> 7, sign < 0 ? 1 : 0) << name << " " << k;
+        }
       }
     // Every one of the 256 code bytes decodes to a finite value of magnitude <= scale, and the
     // used ones to distinct magnitudes.
@@ -141,6 +145,107 @@ TEST(Codecs, ErrorsAndStatistics) {
   EXPECT_GT(linear.sqnr_db, 30);
   EXPECT_GT(tree.sqnr_db, 20);
   EXPECT_LT(tree.mean_relative_error, linear.mean_relative_error);
+}
+
+
+// Bit patterns of v in [0, 1] to check: a stride over all of them, and around every bucket edge,
+// every nearest-rounding threshold and every magnitude and midpoint of the codec.
+std::vector<float> probe_values(const Codec& c, uint32_t stride) {
+  std::vector<uint32_t> bits;
+  for (uint32_t b = 0; b <= 0x3f800000u; b += stride) bits.push_back(b);
+  const auto around = [&](uint32_t center) {
+    for (int d = -3; d <= 3; ++d)
+      if (int64_t(center) + d >= 0 && int64_t(center) + d <= 0x3f800000) bits.push_back(center + d);
+  };
+  for (uint32_t key = 0; key < c.nearest.size(); ++key) {
+    around(key << 16);
+    around(key << 16 | uint32_t(c.nearest[key] & 0xffff));
+  }
+  for (size_t k = 0; k < c.magnitudes.size(); ++k) {
+    uint32_t b;
+    std::memcpy(&b, &c.magnitudes[k], sizeof b);
+    around(b);
+    if (k > 0) {
+      const float mid = float((double(c.magnitudes[k - 1]) + c.magnitudes[k]) / 2);
+      std::memcpy(&b, &mid, sizeof b);
+      around(b);
+    }
+  }
+  std::vector<float> values;
+  values.push_back(1.0f);  // the scale: v = |x|
+  for (size_t i = 0; i < bits.size(); ++i) {
+    float f;
+    std::memcpy(&f, &bits[i], sizeof f);
+    values.push_back(i % 2 ? -f : f);
+  }
+  return values;
+}
+
+TEST(Codecs, FastEncoderEqualsTheReferenceOnEveryBucket) {
+  for (const std::string& name : codec_names()) {
+    const Codec& c = codec_by_name(name);
+    const std::vector<float> values = probe_values(c, 997);
+    for (bool stochastic : {false, true}) {
+      EncodeOptions o;
+      o.stochastic = stochastic;
+      o.seed = 11;
+      o.stream = 3;
+      EncodedMessage fast, reference;
+      encode(c, values.data(), values.size(), o, fast);
+      encode_reference(c, values.data(), values.size(), o, reference);
+      ASSERT_EQ(fast.scales, reference.scales) << name;
+      size_t differ = 0;
+      for (size_t i = 0; i < values.size(); ++i)
+        if (fast.codes[i] != reference.codes[i] && differ++ < 5)
+          ADD_FAILURE() << name << (stochastic ? " stochastic" : " nearest") << " value "
+                        << values[i] << ": " << int(fast.codes[i]) << " vs "
+                        << int(reference.codes[i]);
+      EXPECT_EQ(differ, 0u) << name << " of " << values.size();
+    }
+  }
+}
+
+TEST(Codecs, FastEncoderEqualsTheReferenceForAnyBlockAndThreadCount) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0, 1);
+  std::vector<float> values(300001);  // above the size that splits over the threads
+  for (float& v : values) v = normal(rng) * (rng() % 4 == 0 ? 1e-4f : 1.0f);
+  values[12345] = 0;
+  values[70000] = -0.0f;
+  for (const std::string& name : {std::string("dt8"), std::string("fp8e5m2")})
+    for (size_t block : {size_t(0), size_t(1), size_t(7), size_t(4096), size_t(40000)})
+      for (bool stochastic : {false, true}) {
+        EncodeOptions o;
+        o.block = block;
+        o.stochastic = stochastic;
+        o.seed = 5;
+        EncodedMessage reference, fast, one_thread;
+        encode_reference(codec_by_name(name), values.data(), values.size(), o, reference);
+        encode(codec_by_name(name), values.data(), values.size(), o, fast);
+        const int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        encode(codec_by_name(name), values.data(), values.size(), o, one_thread);
+        omp_set_num_threads(threads);
+        EXPECT_EQ(fast.scales, reference.scales) << name << " block " << block;
+        EXPECT_TRUE(fast.codes == reference.codes) << name << " block " << block << " " << stochastic;
+        EXPECT_TRUE(one_thread.codes == fast.codes) << name << " block " << block;
+      }
+}
+
+TEST(Codecs, NonFiniteValuesAreNamedByTheirElement) {
+  std::vector<float> values(200000, 0.5f);
+  values[150001] = INFINITY;
+  for (size_t block : {size_t(0), size_t(1000)}) {
+    EncodeOptions o;
+    o.block = block;
+    EncodedMessage m;
+    try {
+      encode(codec_by_name("dt8"), values.data(), values.size(), o, m);
+      ADD_FAILURE() << "no error for block " << block;
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("element 150001"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -27,10 +27,16 @@ struct Codec {
   std::vector<float> magnitudes;
   std::vector<uint8_t> codes;
   float by_code[128];  // magnitude of each 7-bit code (0 for unused codes)
-  // For the top 16 bits of a float in [0, 1]: the largest table index whose magnitude is at
-  // most the smallest float with those bits. Encoding starts there and steps forward a little,
-  // instead of a binary search.
+  // Tables over the buckets of v = |x| / scale in [0, 1] by the top 16 bits of v (0..0x3f80);
+  // every bucket is narrower than the gaps between magnitudes (checked when built), so it holds
+  // at most one magnitude and one rounding midpoint.
+  //   bucket_start: the largest index whose magnitude is at most the bucket's smallest float
+  //   nearest: nearest rounding in one word, t | below << 16 | above << 24: the 7-bit codes
+  //     below and above, and t, the low 16 bits of the bucket's first float that rounds to
+  //     `above` (above == below where none does)
   std::vector<uint8_t> bucket_start;
+  std::vector<int32_t> nearest;
+  int32_t zero_code = 0;  // the code of magnitude 0 (no sign bit is set on it)
 };
 
 // "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2"; throws InvalidInput naming the accepted ones.
@@ -50,9 +56,13 @@ struct EncodeOptions {
   uint64_t seed = 0, stream = 0;
 };
 
-// Throws InvalidInput for NaN or Inf values (a scale cannot represent them).
+// Throws InvalidInput for NaN or Inf values (a scale cannot represent them). SIMD table lookups,
+// split over the OpenMP threads; the codes do not depend on the thread count.
 void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& options,
             EncodedMessage& out);
+// The scalar oracle of encode: a binary search for each value's neighbours, one at a time.
+void encode_reference(const Codec& codec, const float* values, size_t n,
+                      const EncodeOptions& options, EncodedMessage& out);
 void decode(const Codec& codec, const EncodedMessage& message, float* out);
 
 struct CodecErrorStats {
