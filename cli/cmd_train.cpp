@@ -1,17 +1,12 @@
 // `swalp train`: one training run from a TOML config and/or flags, into a run directory holding
 // config.toml (resolved), checkpoint.pt (after every epoch), metrics.csv and summary.json.
 // `--resume DIR` continues a run bit for bit from its checkpoint.
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <type_traits>
 #include <variant>
 
@@ -22,6 +17,7 @@
 #include "train/models.h"
 #include "train/threads.h"
 #include "train/trainer.h"
+#include "train_config.h"
 #include "training_progress.h"
 #ifdef SWALP_HAVE_MPI
 #include "distributed/mpi_exchange.h"
@@ -30,173 +26,6 @@
 namespace swalp::cli {
 
 namespace {
-
-struct TrainArgs {
-  engine::TrainOptions options;
-  std::string config, out, resume, data = "fashion-mnist", format;
-  int64_t limit_train = 0, limit_test = 0;
-  int threads = 0, stop_after = 0;
-  // Data parallel (under mpirun): gradient codec, error feedback, values per scale.
-  bool data_parallel = false, error_feedback = false;
-  std::string grad_codec = "fp32";
-  size_t grad_block = 0;
-};
-
-// One setting of a run: its config.toml key (quant.* keys live in the [quant] table), its flag
-// and where its value lives. The loader, the writer and the flags all come from this one list.
-using Target = std::variant<std::string*, int*, double*, int64_t*, uint64_t*, bool*>;
-using Value = std::variant<std::string, int, double, int64_t, uint64_t, bool>;
-struct Setting {
-  std::string key, flag, help;
-  Target target;
-};
-
-std::vector<Setting> settings_of(TrainArgs& a) {
-  engine::TrainOptions& o = a.options;
-  engine::QuantPlan& q = o.quant;
-  return {
-      {"model", "--model", "logreg | mlp | cnn | vgg16 | preresnetD", &o.model},
-      {"epochs", "--epochs", "Epochs", &o.epochs},
-      {"batch_size", "--batch-size", "Minibatch size", &o.batch_size},
-      {"lr_init", "--lr-init", "Initial learning rate", &o.lr_init},
-      {"swa_lr", "--swa-lr", "Learning rate while averaging", &o.swa_lr},
-      {"swa_start", "--swa-start", "Epochs before averaging", &o.swa_start},
-      {"swa_every", "--swa-every", "Average every K steps (0: per epoch)", &o.swa_every},
-      {"momentum", "--momentum", "SGD momentum", &o.momentum},
-      {"weight_decay", "--weight-decay", "Weight decay (added in fp32)", &o.weight_decay},
-      {"seed", "--seed", "Seed", &o.seed},
-      {"data", "--data", "fashion-mnist | synthetic | cifar10:DIR | cifar100:DIR", &a.data},
-      {"limit_train", "--limit-train", "At most this many training examples (0 = all)",
-       &a.limit_train},
-      {"limit_test", "--limit-test", "At most this many test examples (0 = all)", &a.limit_test},
-      {"eval", "--eval", "Evaluate with activation quantizers (quantized) or without (fp32)",
-       &o.eval},
-      {"quant.weight", "--weight-format", "Weights", &q.weight},
-      {"quant.grad", "--grad-format", "Gradients", &q.grad},
-      {"quant.momentum", "--momentum-format", "Momentum buffer", &q.momentum},
-      {"quant.accumulator", "--accumulator-format", "Accumulator (master weights)", &q.accumulator},
-      {"quant.activation", "--activation-format", "Activations (forward)", &q.activation},
-      {"quant.error", "--error-format", "Errors (backward)", &q.error},
-      {"quant.swa", "--swa-format", "The SWA average itself (empty: fp32)", &q.swa},
-      {"quant.rounding", "--rounding", "Rounding of every quantizer", &q.rounding},
-      {"data_parallel", "--data-parallel", "Data-parallel training over MPI (run under mpirun -np N)",
-       &a.data_parallel},
-      {"grad_codec", "--grad-codec", "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2",
-       &a.grad_codec},
-      {"error_feedback", "--error-feedback", "Add what the codec lost to the next gradient",
-       &a.error_feedback},
-      {"grad_block", "--grad-block", "Values per codec scale (0: per tensor)", &a.grad_block},
-  };
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitute = diagonal + (a[i - 1] != b[j - 1]);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitute});
-    }
-  }
-  return row[b.size()];
-}
-
-[[noreturn]] void unknown_key(const std::string& file, const std::string& key,
-                              const std::vector<Setting>& settings) {
-  std::string best, accepted;
-  size_t best_distance = 4;
-  for (const Setting& s : settings) {
-    const size_t d = edit_distance(key, s.key);
-    if (d < best_distance) best = s.key, best_distance = d;
-    accepted += (accepted.empty() ? "" : ", ") + s.key;
-  }
-  throw InvalidInput("unknown key '" + key + "' in " + file +
-                     (best.empty() ? "" : " (did you mean '" + best + "'?)") +
-                     "; accepted: " + accepted);
-}
-
-// Stores a TOML value into a setting, checking its type.
-void assign(const std::string& file, const Setting& s, const toml::node& node) {
-  auto fail = [&](const char* type) {
-    throw InvalidInput("config '" + file + "': '" + s.key + "' must be " + type);
-  };
-  std::visit(
-      [&](auto* target) {
-        using T = std::remove_pointer_t<decltype(target)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          if (!node.is_string()) fail("a string");
-          *target = node.value<std::string>().value();
-        } else if constexpr (std::is_same_v<T, bool>) {
-          if (!node.is_boolean()) fail("true or false");
-          *target = node.value<bool>().value();
-        } else if constexpr (std::is_same_v<T, double>) {
-          if (!node.is_number()) fail("a number");
-          *target = node.value<double>().value();
-        } else {
-          if (!node.is_integer()) fail("an integer");
-          const int64_t v = node.value<int64_t>().value();
-          if (v < int64_t(std::numeric_limits<T>::min()) ||
-              (v > 0 && uint64_t(v) > uint64_t(std::numeric_limits<T>::max())))
-            fail("an integer in range");
-          *target = T(v);
-        }
-      },
-      s.target);
-}
-
-// Applies a TOML file to args (flags given on the command line win: applied afterwards).
-void load_config(const std::string& path, TrainArgs& args) {
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream where;
-    where << e.source().begin;
-    throw InvalidInput("cannot read config '" + path + "': " + std::string(e.description()) +
-                       " at " + where.str());
-  }
-  const std::vector<Setting> settings = settings_of(args);
-  auto apply = [&](const std::string& key, const toml::node& node) {
-    for (const Setting& s : settings)
-      if (s.key == key) return assign(path, s, node);
-    unknown_key(path, key, settings);
-  };
-  for (const auto& [key_view, node] : table) {
-    const std::string key(key_view.str());
-    if (key != "quant") {
-      apply(key, node);
-      continue;
-    }
-    const toml::table* quant = node.as_table();
-    if (quant == nullptr) throw InvalidInput("config '" + path + "': 'quant' must be a table");
-    for (const auto& [sub_view, sub] : *quant) apply("quant." + std::string(sub_view.str()), sub);
-  }
-}
-
-std::string resolved_config(TrainArgs& args) {
-  std::ostringstream top, quant;
-  top.precision(17);
-  top << std::boolalpha;
-  top << "# resolved by swalp train\n";
-  for (const Setting& s : settings_of(args)) {
-    const bool in_quant = s.key.rfind("quant.", 0) == 0;
-    std::ostream& out = in_quant ? quant : top;
-    out << (in_quant ? s.key.substr(6) : s.key) << " = ";
-    std::visit(
-        [&](auto* target) {
-          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(target)>, std::string>)
-            out << nlohmann::json(*target).dump();  // a valid TOML basic string
-          else
-            out << *target;
-        },
-        s.target);
-    out << "\n";
-  }
-  return top.str() + "\n[quant]\n" + quant.str();
-}
 
 std::string metrics_csv(const std::vector<engine::EpochMetrics>& epochs) {
   std::string csv = "epoch,lr,train_loss,train_error,test_error_sgd,test_error_swa,seconds\n";

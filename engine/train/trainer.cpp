@@ -367,6 +367,17 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
 
 }  // namespace
 
+std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& o) {
+  TrainingState state(o);
+  std::vector<std::optional<QuantSpec>> average_formats(state.parameters().size());
+  torchq::SwaAverager swa(state.parameters(), average_formats);
+  at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
+  at::Generator augmentation = at::detail::createCPUGenerator(o.seed);
+  uint64_t steps_averaging = 0;
+  return load_checkpoint(path, state, swa, shuffle, augmentation, steps_averaging,
+                         o.exchange.get());
+}
+
 TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
                   const std::function<void(const EpochMetrics&)>& on_epoch,
                   const std::function<void(const StepProgress&)>& on_step) {

@@ -123,6 +123,11 @@ class TrainingState {
 // swa_start, linear decay to swa_lr until 90% of it, then swa_lr.
 double swa_learning_rate(const TrainOptions& options, int epoch);
 
+// Reads the checkpoint at `path` into a fresh training state of `options` (model, formats) and
+// returns the epochs it records: what --resume does before training on. Throws InvalidInput
+// naming the problem for a corrupt, truncated or foreign file.
+std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& options);
+
 // Trains; `on_epoch` sees each epoch's metrics. Throws RuntimeFailure if the loss becomes NaN
 // or Inf, InvalidInput for bad options (naming the accepted values).
 // `on_step` sees every step's progress.

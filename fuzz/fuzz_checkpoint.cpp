@@ -1,0 +1,21 @@
+// Checkpoints of a small model (logistic regression on 28x28 images): read_checkpoint restores
+// them or throws InvalidInput naming the problem; no crash on damaged or foreign files.
+#include "fuzz_util.h"
+#include "swalp/error.h"
+#include "train/trainer.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace swalp;
+  static const engine::TrainOptions options = [] {
+    engine::TrainOptions o;
+    o.model = "logreg";
+    o.quant = engine::QuantPlan::uniform("bfp:8", "stochastic");
+    return o;
+  }();
+  const std::string path = fuzz::as_file(data, size, ".pt");
+  try {
+    engine::read_checkpoint(path, options);
+  } catch (const InvalidInput&) {
+  }
+  return 0;
+}
