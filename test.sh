@@ -26,3 +26,10 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake --build "$sanitize_dir" --target "${core_targets[@]}"
   (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L core)
 fi
+
+# The libFuzzer targets (clang, build-fuzz/), a short run of each over its seed corpus and the
+# regression inputs of past findings. SWALP_SKIP_FUZZ=1 skips it; scripts/fuzz.sh --runs N is
+# the long mode.
+if [ "${SWALP_SKIP_FUZZ:-0}" != 1 ]; then
+  "$SWALP_ROOT/scripts/fuzz.sh" --seconds "${SWALP_FUZZ_SECONDS:-10}"
+fi
