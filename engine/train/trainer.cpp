@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "swalp/error.h"
 #include "swalp/torch/lp_sgd.h"
@@ -290,6 +292,9 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
     std::remove(temporary.c_str());
     throw RuntimeFailure("cannot write checkpoint '" + path + "': " + e.what());
   }
+  // Tests stretch the moment between the write and the rename, to kill the run inside it.
+  if (const char* pause = std::getenv("SWALP_TEST_CHECKPOINT_PAUSE_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     std::remove(temporary.c_str());
     throw RuntimeFailure("cannot write checkpoint '" + path + "': rename failed");
@@ -475,6 +480,10 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       return result;
   }
   result.finished = true;
+  std::vector<std::pair<std::string, at::Tensor>> final_state = state.state_tensors();
+  for (size_t i = 0; i < swa.average().size(); ++i)
+    final_state.emplace_back("swa." + std::to_string(i), swa.average()[i]);
+  result.state_checksum = checksum_of(final_state);
   result.test_error_sgd = result.epochs.back().test_error_sgd;
   result.test_error_swa = result.epochs.back().test_error_swa;
   result.seconds =

@@ -93,6 +93,9 @@ struct TrainResult {
   double test_error_sgd = 0, test_error_swa = -1;  // percent; -1: no average yet
   double seconds = 0;
   uint64_t steps = 0;  // optimizer steps so far, resumed ones included
+  // CRC-32 of the final weights, buffers, optimizer state and SWA average: equal for two runs
+  // iff (almost surely) they end in the same bits.
+  int64_t state_checksum = 0;
 };
 
 class LowPrecisionNet;
