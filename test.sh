@@ -20,7 +20,7 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
     -DSWALP_TORCH=OFF -DSWALP_BUILD_BENCH=OFF -DSWALP_BUILD_TESTS=ON > /dev/null
   core_targets=()
   for t in test_rng test_format_parse test_float_exhaustive test_fixed_exhaustive \
-           test_scoped_formats test_stochastic test_special_values test_codecs; do
+           test_scoped_formats test_stochastic test_special_values test_codecs test_huge_indices; do
     core_targets+=("$t")
   done
   cmake --build "$sanitize_dir" --target "${core_targets[@]}"
