@@ -75,7 +75,7 @@ void register_reproduce(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("reproduce", "The SWALP comparison: FP32-SGD, FP32-SWA, SGD-LP, SWALP");
   cmd->add_option("--experiment", args.experiment,
-                  "fashion-mnist | synthetic | cifar10:DIR | cifar100:DIR")
+                  "fashion-mnist[:DIR] | synthetic | cifar10:DIR | cifar100:DIR")
       ->capture_default_str();
   cmd->add_option("--model", args.model, "logreg | mlp | cnn | vgg16 | preresnetD")
       ->capture_default_str();

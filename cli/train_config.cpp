@@ -27,7 +27,7 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"momentum", "--momentum", "SGD momentum", &o.momentum},
       {"weight_decay", "--weight-decay", "Weight decay (added in fp32)", &o.weight_decay},
       {"seed", "--seed", "Seed", &o.seed},
-      {"data", "--data", "fashion-mnist | synthetic | cifar10:DIR | cifar100:DIR", &a.data},
+      {"data", "--data", "fashion-mnist[:DIR] | synthetic | cifar10:DIR | cifar100:DIR", &a.data},
       {"limit_train", "--limit-train", "At most this many training examples (0 = all)",
        &a.limit_train},
       {"limit_test", "--limit-test", "At most this many test examples (0 = all)", &a.limit_test},

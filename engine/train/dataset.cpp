@@ -106,9 +106,10 @@ Dataset first(Dataset d, int64_t limit) {
 
 DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit_test) {
   DataSplits s;
-  if (spec == "fashion-mnist") {
-    s.train = load_fashion_mnist(true, limit_train);
-    s.test = load_fashion_mnist(false, limit_test);
+  if (spec == "fashion-mnist" || spec.rfind("fashion-mnist:", 0) == 0) {
+    const std::string dir = spec == "fashion-mnist" ? "" : spec.substr(14);
+    s.train = load_fashion_mnist(true, limit_train, dir);
+    s.test = load_fashion_mnist(false, limit_test, dir);
   } else if (spec == "synthetic") {
     s.train = make_synthetic_images(limit_train > 0 ? limit_train : 6000, 100);
     s.test = make_synthetic_images(limit_test > 0 ? limit_test : 2000, 200);
@@ -125,7 +126,7 @@ DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit
     s.test = first(load_cifar({dir + "/test.bin"}, 100), limit_test);
   } else {
     throw InvalidInput("unknown data '" + spec +
-                       "'; accepted: fashion-mnist, synthetic, cifar10:DIR, cifar100:DIR");
+                       "'; accepted: fashion-mnist, fashion-mnist:DIR, synthetic, cifar10:DIR, cifar100:DIR");
   }
   return s;
 }

@@ -37,8 +37,9 @@ struct DataSplits {
   int64_t channels() const { return train.images.size(1); }
 };
 
-// By name: "fashion-mnist" (Debian package), "synthetic", "cifar10:DIR" (data_batch_1..5.bin,
-// test_batch.bin) or "cifar100:DIR" (train.bin, test.bin); limits of 0 keep every example.
+// By name: "fashion-mnist" (Debian package) or "fashion-mnist:DIR" (the four .gz IDX files of
+// Zalando's release in DIR), "synthetic", "cifar10:DIR" (data_batch_1..5.bin, test_batch.bin) or
+// "cifar100:DIR" (train.bin, test.bin); limits of 0 keep every example.
 // Throws InvalidInput naming the accepted names or the bad file.
 DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit_test);
 

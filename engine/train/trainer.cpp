@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
+#include "io/atomic_file.h"
 #include "swalp/error.h"
 #include "swalp/torch/lp_sgd.h"
 #include "swalp/torch/swa.h"
@@ -285,20 +287,31 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   archive.write("exchange_workers", at::tensor({int64_t(exchange_state.size())}));
   for (const auto& [name, tensor] : entries) archive.write(name, tensor);
   archive.write("checksum", at::tensor({checksum_of(entries)}));
-  const std::string temporary = path + ".tmp";
+  // Serialized in memory first: libtorch's file writer aborts the process when the disk fills
+  // (it throws from a destructor). The bytes then go through an atomic write.
+  std::ostringstream bytes;
   try {
-    archive.save_to(temporary);
+    archive.save_to(bytes);
   } catch (const std::exception& e) {
-    std::remove(temporary.c_str());
     throw RuntimeFailure("cannot write checkpoint '" + path + "': " + e.what());
   }
+  io::AtomicFileWriter writer(path);
+  writer.write(bytes.str());
   // Tests stretch the moment between the write and the rename, to kill the run inside it.
   if (const char* pause = std::getenv("SWALP_TEST_CHECKPOINT_PAUSE_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw RuntimeFailure("cannot write checkpoint '" + path + "': rename failed");
-  }
+  writer.commit();
+}
+
+// Temporary files of checkpoint writes that a kill interrupted.
+void remove_stale_temporaries(const std::string& checkpoint) {
+  const std::filesystem::path target(checkpoint);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0)
+      std::filesystem::remove(entry.path(), ec);
 }
 
 // Returns the metrics of the epochs already done; restores state, average, generators and the
@@ -407,6 +420,8 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
   at::Generator augmentation = at::detail::createCPUGenerator(o.seed ^ 0x5eed);
   uint64_t steps_averaging = 0;
+  if (!o.checkpoint.empty() && (!o.exchange || o.exchange->rank() == 0))
+    remove_stale_temporaries(o.checkpoint);
   if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))
     result.epochs =
         load_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, steps_averaging,

@@ -33,8 +33,8 @@ while [ ! -e "$dir/summary.json" ] && [ "$attempts" -lt 200 ]; do
   if [ "$kills" -lt "$kills_wanted" ]; then
     if [ $((attempts % 4)) -eq 0 ]; then
       # Every fourth kill waits for a checkpoint write to be under way (its temporary file).
-      for _ in $(seq 500); do [ -e "$dir/checkpoint.pt.tmp" ] && break; sleep 0.01; done
-      [ -e "$dir/checkpoint.pt.tmp" ] && in_write=$((in_write + 1))
+      for _ in $(seq 500); do compgen -G "$dir/checkpoint.pt.tmp.*" > /dev/null && break; sleep 0.01; done
+      compgen -G "$dir/checkpoint.pt.tmp.*" > /dev/null && in_write=$((in_write + 1))
     else
       sleep "0.$(printf '%03d' $((200 + RANDOM % 700)))"
     fi
