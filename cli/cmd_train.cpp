@@ -178,11 +178,18 @@ void register_train(CLI::App& app) {
     args.options.stop_after_epochs = args.stop_after;
     TrainingProgress progress;
     engine::TrainResult result;
+    // metrics.csv follows every epoch (atomically), so a run that stops on an error keeps it.
+    std::vector<engine::EpochMetrics> epochs;
+    if (writer && std::filesystem::exists(args.options.checkpoint))
+      epochs = engine::read_checkpoint(args.options.checkpoint, args.options);
     try {
       result = engine::train(
           args.options, train_set, test_set,
           [&](const engine::EpochMetrics& m) {
-            if (writer) progress.on_epoch(m);
+            if (!writer) return;
+            progress.on_epoch(m);
+            epochs.push_back(m);
+            io::write_file_atomic(dir + "/metrics.csv", metrics_csv(epochs));
           },
           [&](const engine::StepProgress& p) {
             if (writer) progress.on_step(p);
