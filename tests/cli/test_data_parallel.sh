@@ -42,6 +42,11 @@ sed -i 's/^epochs = 2$/epochs = 3/' "$work/ef-one/config.toml"
 "$swalp" train --resume "$work/ef-one" > /dev/null 2> "$work/err"
 check "resuming 2 workers' residuals in 1 process is an error" grep -q "resume it with mpirun -np 2" "$work/err"
 
+timeout 120 "${mpi[@]}" "$swalp" train --data synthetic --limit-train 1024 --data-parallel \
+  --lr-init 1e7 --swa-lr 1e7 --threads 1 --out "$work/diverge" > /dev/null 2> "$work/err"
+rc=$?
+check "a diverging data-parallel run ends every worker with its message (exit $rc)" \
+  bash -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'the run diverged' '$work/err'"
 "${mpi[@]}" "$swalp" train --data synthetic --data-parallel --grad-codec dt9 --out "$work/x" \
   > /dev/null 2> "$work/err"
 check "bad codec is an error naming the codecs" grep -q "accepted: dt8, st8, int8" "$work/err"

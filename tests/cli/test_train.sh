@@ -74,6 +74,29 @@ open(path, "wb").write(data)
 PY
 expect_error "flipped byte in a checkpoint" 2 "corrupt" "$swalp" train --resume "$work/flipped"
 check "the corrupt checkpoint is left as it was" [ -s "$work/flipped/checkpoint.pt" ]
+# A checkpoint of another format version (the version entry rewritten, zip CRCs kept valid).
+cp -r "$work/whole" "$work/foreign"
+python3 - "$work/foreign/checkpoint.pt" 99 <<'PY'
+import sys, zipfile, struct, zlib
+path, value = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, 'rb').read())
+info = [i for i in zipfile.ZipFile(path).infolist() if i.filename.endswith('/data/0')][0]
+h = info.header_offset
+name_len, extra_len = struct.unpack('<HH', data[h + 26:h + 30])  # the local header's own lengths
+off = h + 30 + name_len + extra_len
+assert struct.unpack('<q', data[off:off + 8])[0] == 2, 'entry 0 is not the version'
+data[off:off + 8] = struct.pack('<q', value)
+crc = struct.pack('<I', zlib.crc32(bytes(data[off:off + 8])))
+data[h + 14:h + 18] = crc
+cd = data.find(b'PK\x01\x02')
+while cd != -1:
+    n = struct.unpack('<H', data[cd + 28:cd + 30])[0]
+    if bytes(data[cd + 46:cd + 46 + n]).decode() == info.filename:
+        data[cd + 16:cd + 20] = crc
+    cd = data.find(b'PK\x01\x02', cd + 4)
+open(path, 'wb').write(data)
+PY
+expect_error "checkpoint of another version" 2 "has format version 99; accepted: 2" "$swalp" train --resume "$work/foreign"
 expect_error "bad format" 2 "accepted: fp32" "$swalp" train --data synthetic --format bfp:99 --out "$work/y"
 
 # --format sets every quantity except those given on their own; the average has its own format.
