@@ -38,7 +38,7 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       float first;
       std::memcpy(&first, &first_bits, sizeof first);
       uint8_t j = 0;
-      while (j + 1 < table.size() && table[j + 1] <= first) ++j;
+      while (j + 1 < int(table.size()) && table[j + 1] <= first) ++j;
       floor_index[bucket] = j;
     }
     return floor_index;
