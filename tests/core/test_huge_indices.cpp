@@ -60,8 +60,9 @@ TEST(HugeIndices, StochasticRoundingIndicesCrossTwoToThe32) {
       quantize(spec, values.data(), split.data(), 1001);
       spec.index_offset = offset + 1001;
       quantize(spec, values.data() + 1001, split.data() + 1001, values.size() - 1001);
-      if (std::string(format) == "bf16" || std::string(format) == "fixed:8:4")  // elementwise
+      if (std::string(format) == "bf16" || std::string(format) == "fixed:8:4") {  // elementwise
         EXPECT_EQ(0, std::memcmp(fast.data(), split.data(), 4 * values.size())) << format;
+      }
     }
 }
 
