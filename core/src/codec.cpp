@@ -232,19 +232,22 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
   }
 }
 
-void decode(const Codec& codec, const EncodedMessage& message, float* out) {
-  const int64_t n = int64_t(message.codes.size()), block = int64_t(message.block);
-  const int64_t blocks = int64_t(message.scales.size());
-  const uint8_t* codes = message.codes.data();
+void decode(const Codec& codec, const uint8_t* codes, const float* scales, size_t count,
+            size_t block_size, float* out, bool accumulate) {
+  const int64_t n = int64_t(count), block = int64_t(std::max<size_t>(block_size, 1));
+  const int64_t blocks = (n + block - 1) / block;
   // Values [begin, end) of block b, through the block's 256 values (signs included): one load
   // per value.
   const auto decode_run = [&](int64_t b, int64_t begin, int64_t end) {
     float value_of[256];
     for (int code = 0; code < 256; ++code) {
-      const float magnitude = codec.by_code[code & 0x7f] * message.scales[b];
+      const float magnitude = codec.by_code[code & 0x7f] * scales[b];
       value_of[code] = (code & 0x80) ? -magnitude : magnitude;
     }
-    for (int64_t i = begin; i < end; ++i) out[i] = value_of[codes[i]];
+    if (accumulate)
+      for (int64_t i = begin; i < end; ++i) out[i] += value_of[codes[i]];
+    else
+      for (int64_t i = begin; i < end; ++i) out[i] = value_of[codes[i]];
   };
   constexpr int64_t kPiece = 1 << 15;
   if (blocks >= 16) {  // many blocks: the threads take whole blocks
@@ -257,6 +260,11 @@ void decode(const Codec& codec, const EncodedMessage& message, float* out) {
 #pragma omp parallel for schedule(static) if (end - begin >= 4 * kPiece)
     for (int64_t p = begin; p < end; p += kPiece) decode_run(b, p, std::min(end, p + kPiece));
   }
+}
+
+void decode(const Codec& codec, const EncodedMessage& message, float* out) {
+  decode(codec, message.codes.data(), message.scales.data(), message.codes.size(), message.block,
+         out);
 }
 
 CodecErrorStats codec_error_stats(const Codec& codec, const std::vector<float>& values,

@@ -149,29 +149,31 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   EncodeOptions eo;
   eo.block = block;
-  EncodedMessage mine;
+  // Buffers kept from call to call: fresh ones would cost their page faults every step.
+  thread_local EncodedMessage mine;
+  thread_local std::vector<uint8_t> codes;
+  thread_local std::vector<float> all_scales, sum;
   encode(codec, data, n, eo, mine);
   // Every worker's codes and scales, to everyone (a ring sends N - 1 messages each).
   const size_t scales = mine.scales.size();
-  std::vector<uint8_t> codes(n * size);
-  std::vector<float> all_scales(scales * size);
+  codes.resize(n * size);
+  all_scales.resize(scales * size);
   check(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
                       MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
         "Allgather");
   check(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(), int(scales),
                       MPI_FLOAT, MPI_COMM_WORLD),
         "Allgather");
-  // Sum in rank order, then divide: the same floating-point result on every worker.
-  std::vector<float> sum(n, 0.0f), decoded(n);
-  EncodedMessage message;
-  message.block = mine.block;
-  for (int w = 0; w < size; ++w) {
-    message.codes.assign(codes.begin() + w * n, codes.begin() + (w + 1) * n);
-    message.scales.assign(all_scales.begin() + w * scales, all_scales.begin() + (w + 1) * scales);
-    decode(codec, message, decoded.data());
-    if (residual && w == rank)  // this worker's own loss, from the decoding done anyway
-      for (size_t i = 0; i < n; ++i) residual[i] = data[i] - decoded[i];
-    for (size_t i = 0; i < n; ++i) sum[i] += decoded[i];
+  // Sum in rank order, then divide: the same floating-point result on every worker. Decoded
+  // values are never -0, so storing the first message equals adding it to zeros.
+  sum.resize(n);
+  for (int w = 0; w < size; ++w)
+    decode(codec, codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales, n,
+           mine.block, sum.data(), /*accumulate=*/w > 0);
+  if (residual) {  // this worker's own loss
+    decode(codec, codes.data() + size_t(rank) * n, all_scales.data() + size_t(rank) * scales, n,
+           mine.block, residual);
+    for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
   }
   for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);
   return uint64_t(size - 1) * mine.wire_bytes();

@@ -64,6 +64,10 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
 void encode_reference(const Codec& codec, const float* values, size_t n,
                       const EncodeOptions& options, EncodedMessage& out);
 void decode(const Codec& codec, const EncodedMessage& message, float* out);
+// The same on raw arrays: n codes, one scale per `block` values. With `accumulate`, adds the
+// decoded values to out[i] instead of storing them (to sum messages without a copy).
+void decode(const Codec& codec, const uint8_t* codes, const float* scales, size_t n, size_t block,
+            float* out, bool accumulate = false);
 
 struct CodecErrorStats {
   double mean_absolute_error = 0;
