@@ -385,15 +385,30 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
 
 }  // namespace
 
-std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& o) {
-  TrainingState state(o);
-  std::vector<std::optional<QuantSpec>> average_formats(state.parameters().size());
-  torchq::SwaAverager swa(state.parameters(), average_formats);
-  at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
-  at::Generator augmentation = at::detail::createCPUGenerator(o.seed);
+struct CheckpointReader::Parts {
+  explicit Parts(const TrainOptions& o)
+      : options(o),
+        state(o),
+        swa(state.parameters(), std::vector<std::optional<QuantSpec>>(state.parameters().size())),
+        shuffle(at::detail::createCPUGenerator(o.seed)),
+        augmentation(at::detail::createCPUGenerator(o.seed)) {}
+  TrainOptions options;
+  TrainingState state;
+  torchq::SwaAverager swa;
+  at::Generator shuffle, augmentation;
+};
+
+CheckpointReader::CheckpointReader(const TrainOptions& o) : parts_(std::make_unique<Parts>(o)) {}
+CheckpointReader::~CheckpointReader() = default;
+
+std::vector<EpochMetrics> CheckpointReader::read(const std::string& path) {
   uint64_t steps_averaging = 0;
-  return load_checkpoint(path, state, swa, shuffle, augmentation, steps_averaging,
-                         o.exchange.get());
+  return load_checkpoint(path, parts_->state, parts_->swa, parts_->shuffle, parts_->augmentation,
+                         steps_averaging, parts_->options.exchange.get());
+}
+
+std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& o) {
+  return CheckpointReader(o).read(path);
 }
 
 TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,

@@ -131,6 +131,18 @@ double swa_learning_rate(const TrainOptions& options, int epoch);
 // naming the problem for a corrupt, truncated or foreign file.
 std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& options);
 
+// The same for many files into one training state (built once): for tools and fuzzing.
+class CheckpointReader {
+ public:
+  explicit CheckpointReader(const TrainOptions& options);
+  ~CheckpointReader();
+  std::vector<EpochMetrics> read(const std::string& path);
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
 // Trains; `on_epoch` sees each epoch's metrics. Throws RuntimeFailure if the loss becomes NaN
 // or Inf, InvalidInput for bad options (naming the accepted values).
 // `on_step` sees every step's progress.
