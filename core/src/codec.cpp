@@ -42,9 +42,8 @@ size_t nearest_index(const std::vector<float>& m, float v) {
 void build_buckets(Codec& c) {
   const uint32_t one_key = 0x3f80;  // top 16 bits of 1.0f
   const size_t last = c.magnitudes.size() - 1;
-  c.zero_code = c.codes[0];
   c.bucket_start.resize(one_key + 1);
-  c.nearest.resize(one_key + 1);
+  c.nearest.assign(0x8000 + one_key + 1, 0);
   for (uint32_t key = 0; key <= one_key; ++key) {
     const uint32_t first_bits = key << 16, last_bits = key == one_key ? first_bits : first_bits | 0xffff;
     const float first = float_of_bits(first_bits), top = float_of_bits(last_bits);
@@ -63,6 +62,12 @@ void build_buckets(Codec& c) {
     const uint32_t threshold = low > last_bits ? 0 : low & 0xffff;
     const size_t upper = low > last_bits ? below : above;
     c.nearest[key] = int32_t(threshold | uint32_t(c.codes[below]) << 16 | uint32_t(c.codes[upper]) << 24);
+    // Negative v (sign bit set, key + 0x8000): the same codes with the sign bit, except zero.
+    const auto signed_code = [&](size_t index) {
+      return uint32_t(c.codes[index]) | (index > 0 ? 0x80u : 0u);
+    };
+    c.nearest[key | 0x8000] =
+        int32_t(threshold | signed_code(below) << 16 | signed_code(upper) << 24);
   }
 }
 

@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -252,6 +254,63 @@ int64_t checksum_of(const std::vector<std::pair<std::string, at::Tensor>>& entri
   return int64_t(crc);
 }
 
+// A checkpoint file is the libtorch archive followed by a 24-byte trailer: "SWALPCK\0", the
+// archive's length (8 bytes) and its CRC-32 (4 bytes), then the trailer version (4 bytes, all
+// little-endian). The whole file is checked before libtorch parses any of it: its TorchScript
+// importer crashes on some damaged archives (found by fuzz_checkpoint).
+constexpr char kTrailerMagic[8] = {'S', 'W', 'A', 'L', 'P', 'C', 'K', '\0'};
+constexpr size_t kTrailerSize = 24;
+constexpr uint32_t kTrailerVersion = 1;
+
+uint32_t crc32_of(const std::string& bytes) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t at = 0; at < bytes.size(); at += size_t(1) << 30) {
+    const size_t piece = std::min(bytes.size() - at, size_t(1) << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), uInt(piece));
+  }
+  return uint32_t(crc);
+}
+
+std::string checkpoint_trailer(const std::string& archive) {
+  std::string t(kTrailerMagic, sizeof kTrailerMagic);
+  const uint64_t length = archive.size();
+  const uint32_t crc = crc32_of(archive), version = kTrailerVersion;
+  for (int b = 0; b < 8; ++b) t.push_back(char((length >> (8 * b)) & 0xff));
+  for (int b = 0; b < 4; ++b) t.push_back(char((crc >> (8 * b)) & 0xff));
+  for (int b = 0; b < 4; ++b) t.push_back(char((version >> (8 * b)) & 0xff));
+  return t;
+}
+
+// The archive bytes of a checkpoint file, after checking its trailer and checksum.
+std::string checked_archive(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidInput("cannot open checkpoint '" + path + "'");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto little = [&](size_t at, int count) {
+    uint64_t v = 0;
+    for (int b = 0; b < count; ++b) v |= uint64_t(uint8_t(bytes[at + b])) << (8 * b);
+    return v;
+  };
+  if (bytes.size() < kTrailerSize ||
+      bytes.compare(bytes.size() - kTrailerSize, 8, kTrailerMagic, 8) != 0)
+    throw InvalidInput("checkpoint '" + path +
+                       "' is corrupt or not a swalp checkpoint (no swalp trailer: truncated, "
+                       "damaged, or written by another program)");
+  const size_t trailer = bytes.size() - kTrailerSize;
+  if (little(trailer + 20, 4) != kTrailerVersion)
+    throw InvalidInput("checkpoint '" + path + "' has trailer version " +
+                       std::to_string(little(trailer + 20, 4)) + "; accepted: " +
+                       std::to_string(kTrailerVersion) + " (written by another swalp version)");
+  if (little(trailer + 8, 8) != trailer)
+    throw InvalidInput("checkpoint '" + path + "' is corrupt: its length does not match its trailer");
+  const uint32_t crc = uint32_t(little(trailer + 16, 4));
+  bytes.resize(trailer);
+  if (crc32_of(bytes) != crc)
+    throw InvalidInput("checkpoint '" + path +
+                       "' is corrupt: its checksum does not match its contents");
+  return bytes;
+}
+
 // The names of a checkpoint's entries after "version", in the order they are written and
 // checksummed.
 std::vector<std::string> entry_names(const TrainingState& state, const torchq::SwaAverager& swa,
@@ -295,8 +354,10 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   } catch (const std::exception& e) {
     throw RuntimeFailure("cannot write checkpoint '" + path + "': " + e.what());
   }
+  const std::string archive_bytes = bytes.str();
   io::AtomicFileWriter writer(path);
-  writer.write(bytes.str());
+  writer.write(archive_bytes);
+  writer.write(checkpoint_trailer(archive_bytes));
   // Tests stretch the moment between the write and the rename, to kill the run inside it.
   if (const char* pause = std::getenv("SWALP_TEST_CHECKPOINT_PAUSE_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(pause)));
@@ -320,9 +381,10 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
                                           torchq::SwaAverager& swa, at::Generator& shuffle,
                                           at::Generator& augmentation, uint64_t& steps_averaging,
                                           GradientExchange* exchange) {
+  const std::string bytes = checked_archive(path);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(bytes.data(), bytes.size());
   } catch (const std::exception& e) {
     throw InvalidInput("checkpoint '" + path + "' is corrupt or not a swalp checkpoint");
   }

@@ -72,9 +72,10 @@ data = bytearray(open(path, "rb").read())
 data[offset + info.file_size // 2] ^= 0x10
 open(path, "wb").write(data)
 PY
-expect_error "flipped byte in a checkpoint" 2 "corrupt" "$swalp" train --resume "$work/flipped"
+expect_error "flipped byte in a checkpoint" 2 "its checksum does not match its contents" "$swalp" train --resume "$work/flipped"
 check "the corrupt checkpoint is left as it was" [ -s "$work/flipped/checkpoint.pt" ]
-# A checkpoint of another format version (the version entry rewritten, zip CRCs kept valid).
+# A checkpoint of another format version (the version entry rewritten, zip CRCs and the swalp
+# trailer's checksum kept valid).
 cp -r "$work/whole" "$work/foreign"
 python3 - "$work/foreign/checkpoint.pt" 99 <<'PY'
 import sys, zipfile, struct, zlib
@@ -94,6 +95,9 @@ while cd != -1:
     if bytes(data[cd + 46:cd + 46 + n]).decode() == info.filename:
         data[cd + 16:cd + 20] = crc
     cd = data.find(b'PK\x01\x02', cd + 4)
+# The swalp trailer's checksum covers the archive: recompute it.
+archive = len(data) - 24
+data[archive + 16:archive + 20] = struct.pack('<I', zlib.crc32(bytes(data[:archive])))
 open(path, 'wb').write(data)
 PY
 expect_error "checkpoint of another version" 2 "has format version 99; accepted: 2" "$swalp" train --resume "$work/foreign"

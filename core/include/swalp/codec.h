@@ -31,12 +31,12 @@ struct Codec {
   // every bucket is narrower than the gaps between magnitudes (checked when built), so it holds
   // at most one magnitude and one rounding midpoint.
   //   bucket_start: the largest index whose magnitude is at most the bucket's smallest float
-  //   nearest: nearest rounding in one word, t | below << 16 | above << 24: the 7-bit codes
+  //   nearest: nearest rounding in one word, t | below << 16 | above << 24: the code bytes
   //     below and above, and t, the low 16 bits of the bucket's first float that rounds to
-  //     `above` (above == below where none does)
+  //     `above` (above == below where none does); indexed by the top 16 bits of the signed v,
+  //     so keys from 0x8000 hold the negative buckets with the sign bit in their codes
   std::vector<uint8_t> bucket_start;
   std::vector<int32_t> nearest;
-  int32_t zero_code = 0;  // the code of magnitude 0 (no sign bit is set on it)
 };
 
 // "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2"; throws InvalidInput naming the accepted ones.

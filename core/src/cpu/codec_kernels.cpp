@@ -53,24 +53,29 @@ uint32_t AbsBitsMaxImpl(const float* in, size_t n) {
 }
 
 // The table lookup of one element, the same steps as the vector loop below.
-HWY_INLINE uint8_t NearestCode(const int32_t* table, int32_t zero_code, float x, float inverse) {
-  const float v = std::min(std::abs(x) * inverse, 1.0f);
-  int32_t bits;
+HWY_INLINE uint8_t NearestCode(const int32_t* table, float x, float inverse) {
+  const float v = std::max(std::min(x * inverse, 1.0f), -1.0f);
+  uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
   const int32_t entry = table[bits >> 16];
-  const int32_t code = (bits & 0xffff) >= (entry & 0xffff) ? entry >> 24 : (entry >> 16) & 0xff;
-  return uint8_t(code | (std::signbit(x) && code != zero_code ? 0x80 : 0));
+  return uint8_t(int32_t(bits & 0xffff) >= (entry & 0xffff) ? (entry >> 24) & 0xff
+                                                             : (entry >> 16) & 0xff);
 }
 
 void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse, uint8_t* out) {
   const CF df;
   const CI di;
+  const hn::RebindToUnsigned<CF> du;
   const hn::Rebind<uint8_t, CI> d8;
   const size_t lanes = hn::Lanes(df);
-  const auto scale = hn::Set(df, inverse), one = hn::Set(df, 1.0f);
+  const auto scale = hn::Set(df, inverse), one = hn::Set(df, 1.0f), minus_one = hn::Set(df, -1.0f);
   const auto low16 = hn::Set(di, 0xffff), low_byte = hn::Set(di, 0xff);
-  const auto sign_byte = hn::Set(di, 0x80), zero_code = hn::Set(di, c.zero_code);
   const int32_t* table = c.nearest.data();
+  // v = x / scale clamped to [-1, 1] (the product's rounding can pass 1): its top 16 bits,
+  // sign included, pick the table word.
+  const auto scaled = [&](size_t at) HWY_ATTR {
+    return hn::BitCast(di, hn::Max(hn::Min(hn::Mul(hn::LoadU(df, in + at), scale), one), minus_one));
+  };
   // Three passes over runs that stay in L1: the table keys, scalar table loads, the codes.
   constexpr size_t kRun = 512;
   HWY_ALIGN int32_t keys[kRun];
@@ -78,26 +83,20 @@ void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse,
   size_t i = 0;
   while (i + lanes <= n) {
     const size_t run = std::min(kRun, (n - i) / lanes * lanes);
-    for (size_t j = 0; j < run; j += lanes) {
-      const auto v = hn::BitCast(di, hn::Min(hn::Mul(hn::Abs(hn::LoadU(df, in + i + j)), scale), one));
-      hn::Store(hn::ShiftRight<16>(v), di, keys + j);
-    }
+    for (size_t j = 0; j < run; j += lanes)
+      hn::Store(hn::BitCast(di, hn::ShiftRight<16>(hn::BitCast(du, scaled(i + j)))), di, keys + j);
     LookupEntries(table, keys, entries, run);
     for (size_t j = 0; j < run; j += lanes) {
-      const auto x = hn::LoadU(df, in + i + j);
-      const auto v = hn::BitCast(di, hn::Min(hn::Mul(hn::Abs(x), scale), one));
+      const auto v = scaled(i + j);
       const auto entry = hn::Load(di, entries + j);
       const auto below = hn::Lt(hn::And(v, low16), hn::And(entry, low16));
-      auto code = hn::IfThenElse(below, hn::And(hn::ShiftRight<16>(entry), low_byte),
-                                 hn::ShiftRight<24>(entry));
-      // Arithmetic shift of the sign bit, then keep bit 7: 0x80 for negative inputs.
-      const auto sign = hn::And(hn::ShiftRight<24>(hn::BitCast(di, x)), sign_byte);
-      code = hn::Or(code, hn::IfThenElseZero(hn::Ne(code, zero_code), sign));
+      const auto code = hn::IfThenElse(below, hn::And(hn::ShiftRight<16>(entry), low_byte),
+                                       hn::And(hn::ShiftRight<24>(entry), low_byte));
       hn::StoreU(hn::DemoteTo(d8, code), d8, out + i + j);
     }
     i += run;
   }
-  for (; i < n; ++i) out[i] = NearestCode(table, c.zero_code, in[i], inverse);
+  for (; i < n; ++i) out[i] = NearestCode(table, in[i], inverse);
 }
 
 void EncodeStochasticImpl(const Codec& c, const float* in, size_t n, size_t first_index,
