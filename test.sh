@@ -27,6 +27,18 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
   (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L core)
 fi
 
+# The CUDA kernels compile wherever nvcc is (build-cuda/); their tests run where a GPU is and
+# skip themselves elsewhere. SWALP_SKIP_CUDA=1 skips it.
+nvcc_path="$(command -v nvcc || true)"
+[ -z "$nvcc_path" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc
+if [ "${SWALP_SKIP_CUDA:-0}" != 1 ] && [ -n "$nvcc_path" ]; then
+  cuda_dir="$SWALP_ROOT/build-cuda"
+  cmake -S "$SWALP_ROOT" -B "$cuda_dir" -G Ninja -DSWALP_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc_path" \
+    -DSWALP_TORCH=OFF -DSWALP_BUILD_BENCH=OFF -DSWALP_BUILD_TESTS=ON > /dev/null
+  cmake --build "$cuda_dir" --target test_cuda_quantize
+  "$cuda_dir/tests/test_cuda_quantize"
+fi
+
 # The libFuzzer targets (clang, build-fuzz/), a short run of each over its seed corpus and the
 # regression inputs of past findings. SWALP_SKIP_FUZZ=1 skips it; scripts/fuzz.sh --runs N is
 # the long mode.
