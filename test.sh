@@ -12,7 +12,7 @@ fi
 swalp_build -DSWALP_BUILD_TESTS=ON -DSWALP_ORACLE_PYTHON="$venv/bin/python"
 (cd "$SWALP_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" "$@")
 
-# The core tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/):
+# The core and CLI tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/):
 # any report fails the run (-fno-sanitize-recover). SWALP_SKIP_SANITIZE=1 skips it.
 if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
   sanitize_dir="$SWALP_ROOT/build-sanitize"
@@ -23,8 +23,10 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
            test_scoped_formats test_stochastic test_special_values test_codecs test_huge_indices; do
     core_targets+=("$t")
   done
-  cmake --build "$sanitize_dir" --target "${core_targets[@]}"
-  (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L core)
+  cmake --build "$sanitize_dir" --target "${core_targets[@]}" swalp
+  # The core tests and the CLI tests of the torch-free commands (quantize, formats, codecs,
+  # theory, zipml) against the sanitized executable.
+  (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L "core|cli")
 fi
 
 # The CUDA kernels compile wherever nvcc is (build-cuda/); their tests run where a GPU is and
