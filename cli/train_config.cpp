@@ -3,6 +3,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -52,6 +54,19 @@ std::vector<Setting> settings_of(TrainArgs& a) {
 }
 
 namespace {
+
+// A double as a TOML float that reads back to the same bits: 17 significant digits, always
+// with a fraction or exponent (a bare "-0" or "1" would read back as an integer), and TOML's
+// spellings of infinities and NaN.
+std::string toml_float(double v) {
+  if (std::isnan(v)) return std::signbit(v) ? "-nan" : "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  char text[40];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  std::string out = text;
+  if (out.find_first_of(".e") == std::string::npos) out += ".0";
+  return out;
+}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -160,8 +175,11 @@ std::string resolved_config(TrainArgs& args) {
     out << (in_quant ? s.key.substr(6) : s.key) << " = ";
     std::visit(
         [&](auto* target) {
-          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(target)>, std::string>)
+          using T = std::remove_pointer_t<decltype(target)>;
+          if constexpr (std::is_same_v<T, std::string>)
             out << nlohmann::json(*target).dump();  // a valid TOML basic string
+          else if constexpr (std::is_same_v<T, double>)
+            out << toml_float(*target);
           else
             out << *target;
         },
