@@ -1,5 +1,7 @@
 #include "quantize_timing.h"
 
+#include "timing.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -10,19 +12,6 @@
 
 namespace swalp::bench {
 
-namespace {
-template <class Fn>
-double best_seconds(int repetitions, const Fn& fn) {
-  double best = 1e30;
-  for (int r = 0; r < repetitions; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    best = std::min(best, elapsed.count());
-  }
-  return best;
-}
-}  // namespace
 
 std::string QuantizeTiming::json() const {
   char line[512];

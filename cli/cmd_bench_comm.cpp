@@ -16,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "plot.h"
 #include "swalp/codec.h"
+#include "timing.h"
 #include "swalp/error.h"
 #ifdef SWALP_HAVE_MPI
 #include <mpi.h>
@@ -39,16 +40,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-template <typename F>
-double best_of(int repetitions, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repetitions; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, seconds_since(start));
-  }
-  return best;
-}
 
 }  // namespace
 
@@ -98,12 +89,12 @@ void register_bench_comm(CLI::App& bench) {
     nearest.block = stochastic.block = a.block;
     stochastic.stochastic = true;
     const double copy_s =
-        best_of(a.repetitions, [&] { std::memcpy(copy.data(), values.data(), n * 4); });
+        bench::best_seconds(a.repetitions, [&] { std::memcpy(copy.data(), values.data(), n * 4); });
     const double stochastic_s =
-        best_of(a.repetitions, [&] { encode(codec, values.data(), n, stochastic, message); });
+        bench::best_seconds(a.repetitions, [&] { encode(codec, values.data(), n, stochastic, message); });
     const double encode_s =
-        best_of(a.repetitions, [&] { encode(codec, values.data(), n, nearest, message); });
-    const double decode_s = best_of(a.repetitions, [&] { decode(codec, message, decoded.data()); });
+        bench::best_seconds(a.repetitions, [&] { encode(codec, values.data(), n, nearest, message); });
+    const double decode_s = bench::best_seconds(a.repetitions, [&] { decode(codec, message, decoded.data()); });
     const double gb = double(n) * 4 / 1e9;
     const double encode_gbps = gb / encode_s, decode_gbps = gb / decode_s;
     const double round_trip_gbps = gb / (encode_s + decode_s), copy_gbps = gb / copy_s;

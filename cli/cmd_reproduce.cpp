@@ -161,7 +161,8 @@ void register_reproduce(CLI::App& app) {
       TrainingProgress progress;
       return train(
           o, train_set, test_set,
-          [&](const EpochMetrics& m) {
+          [&](const std::vector<EpochMetrics>& epochs) {
+            const EpochMetrics& m = epochs.back();
             progress.on_epoch(m);
         char row[256];
         std::snprintf(row, sizeof row, "%s,%d,%d,%d,%.6f,%.6f,%.4f,%.4f,%.4f,%.3f\n", name.c_str(),

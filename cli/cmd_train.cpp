@@ -178,17 +178,13 @@ void register_train(CLI::App& app) {
     args.options.stop_after_epochs = args.stop_after;
     TrainingProgress progress;
     engine::TrainResult result;
-    // metrics.csv follows every epoch (atomically), so a run that stops on an error keeps it.
-    std::vector<engine::EpochMetrics> epochs;
-    if (writer && std::filesystem::exists(args.options.checkpoint))
-      epochs = engine::read_checkpoint(args.options.checkpoint, args.options);
     try {
       result = engine::train(
           args.options, train_set, test_set,
-          [&](const engine::EpochMetrics& m) {
+          [&](const std::vector<engine::EpochMetrics>& epochs) {
             if (!writer) return;
-            progress.on_epoch(m);
-            epochs.push_back(m);
+            progress.on_epoch(epochs.back());
+            // After every epoch, so that a run that stops on an error keeps it.
             io::write_file_atomic(dir + "/metrics.csv", metrics_csv(epochs));
           },
           [&](const engine::StepProgress& p) {

@@ -1,4 +1,4 @@
-// Checkpoints of a small model (logistic regression on 28x28 images): read_checkpoint restores
+// Checkpoints of a small model (logistic regression on 28x28 images): CheckpointReader restores
 // them or throws InvalidInput naming the problem; no crash on damaged or foreign files.
 #include "fuzz_util.h"
 #include "swalp/error.h"

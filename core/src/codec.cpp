@@ -212,19 +212,14 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
     return;
   }
   // Large blocks: every block's maximum first (split over the threads), then the codes.
-  std::vector<uint32_t> abs_bits(blocks, 0);
   for (size_t b = 0; b < blocks; ++b) {
     const size_t begin = b * block, end = std::min(n, begin + block);
     uint32_t best = 0;
 #pragma omp parallel for schedule(static) reduction(max : best) if (parallel)
     for (int64_t p = int64_t(begin); p < int64_t(end); p += int64_t(kPiece))
       best = std::max(best, detail::abs_bits_max(values + p, std::min(end - size_t(p), kPiece)));
-    abs_bits[b] = best;
-  }
-  for (size_t b = 0; b < blocks; ++b) {
-    if (abs_bits[b] >= 0x7f800000u)
-      throw_non_finite(codec, values, b * block, std::min(n, (b + 1) * block));
-    out.scales[b] = float_of_bits(abs_bits[b]);
+    if (best >= 0x7f800000u) throw_non_finite(codec, values, begin, end);
+    out.scales[b] = float_of_bits(best);
   }
   const int64_t pieces = int64_t((n + kPiece - 1) / kPiece);
 #pragma omp parallel for schedule(static) if (parallel)

@@ -165,16 +165,20 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
                       MPI_FLOAT, MPI_COMM_WORLD),
         "Allgather");
   // Sum in rank order, then divide: the same floating-point result on every worker. Decoded
-  // values are never -0, so storing the first message equals adding it to zeros.
+  // values are never -0, so storing the first message equals adding it to zeros. With error
+  // feedback this worker's own message is decoded once, into `residual`, and used from there.
   sum.resize(n);
-  for (int w = 0; w < size; ++w)
+  if (residual) decode(codec, mine.codes.data(), mine.scales.data(), n, mine.block, residual);
+  for (int w = 0; w < size; ++w) {
+    if (residual && w == rank) {
+      for (size_t i = 0; i < n; ++i) sum[i] = w > 0 ? sum[i] + residual[i] : residual[i];
+      continue;
+    }
     decode(codec, codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales, n,
            mine.block, sum.data(), /*accumulate=*/w > 0);
-  if (residual) {  // this worker's own loss
-    decode(codec, codes.data() + size_t(rank) * n, all_scales.data() + size_t(rank) * scales, n,
-           mine.block, residual);
-    for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
   }
+  if (residual)  // this worker's own loss
+    for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
   for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);
   return uint64_t(size - 1) * mine.wire_bytes();
 }

@@ -205,7 +205,7 @@ void TrainingState::restore(const std::vector<std::pair<std::string, at::Tensor>
 namespace {
 
 constexpr int kMetricColumns = 7;
-constexpr int64_t kCheckpointVersion = 2;  // 2: checksum and exchange state
+constexpr int64_t kCheckpointVersion = 2;  // 2: exchange state, swalp trailer
 
 at::Tensor metrics_tensor(const std::vector<EpochMetrics>& epochs) {
   at::Tensor t = at::zeros({int64_t(epochs.size()), kMetricColumns}, at::kDouble);
@@ -235,21 +235,21 @@ std::vector<EpochMetrics> metrics_from(const at::Tensor& t) {
   return epochs;
 }
 
-// CRC-32 of every entry's name and bytes, in order: a checkpoint that does not match its own
-// checksum was damaged after it was written.
+// CRC-32 continued over `size` bytes (zlib's crc32 takes at most 4 GiB at a time).
+uLong crc_update(uLong crc, const void* data, size_t size) {
+  const auto* bytes = static_cast<const Bytef*>(data);
+  for (size_t at = 0; at < size; at += size_t(1) << 30)
+    crc = crc32(crc, bytes + at, uInt(std::min(size - at, size_t(1) << 30)));
+  return crc;
+}
+
+// CRC-32 of every entry's name and bytes, in order (summary.json's state_checksum).
 int64_t checksum_of(const std::vector<std::pair<std::string, at::Tensor>>& entries) {
   uLong crc = crc32(0L, Z_NULL, 0);
   for (const auto& [name, tensor] : entries) {
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(name.data()), uInt(name.size()));
     const at::Tensor t = tensor.contiguous();
-    const auto* bytes = static_cast<const Bytef*>(t.data_ptr());
-    size_t left = size_t(t.numel()) * t.element_size();
-    while (left > 0) {  // crc32 takes at most 4 GiB at a time
-      const uInt piece = uInt(std::min<size_t>(left, 1u << 30));
-      crc = crc32(crc, bytes, piece);
-      bytes += piece;
-      left -= piece;
-    }
+    crc = crc_update(crc, name.data(), name.size());
+    crc = crc_update(crc, t.data_ptr(), size_t(t.numel()) * t.element_size());
   }
   return int64_t(crc);
 }
@@ -263,12 +263,7 @@ constexpr size_t kTrailerSize = 24;
 constexpr uint32_t kTrailerVersion = 1;
 
 uint32_t crc32_of(const std::string& bytes) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (size_t at = 0; at < bytes.size(); at += size_t(1) << 30) {
-    const size_t piece = std::min(bytes.size() - at, size_t(1) << 30);
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(bytes.data() + at), uInt(piece));
-  }
-  return uint32_t(crc);
+  return uint32_t(crc_update(crc32(0L, Z_NULL, 0), bytes.data(), bytes.size()));
 }
 
 std::string checkpoint_trailer(const std::string& archive) {
@@ -311,8 +306,8 @@ std::string checked_archive(const std::string& path) {
   return bytes;
 }
 
-// The names of a checkpoint's entries after "version", in the order they are written and
-// checksummed.
+// The names of a checkpoint's entries after "version" and "exchange_workers", in the order
+// they are written.
 std::vector<std::string> entry_names(const TrainingState& state, const torchq::SwaAverager& swa,
                                      int64_t exchange_workers) {
   std::vector<std::string> names;
@@ -324,8 +319,8 @@ std::vector<std::string> entry_names(const TrainingState& state, const torchq::S
   return names;
 }
 
-// Everything a run needs to continue bit for bit, with a format version and a checksum,
-// written to a temporary file and renamed.
+// Everything a run needs to continue bit for bit, with a format version, followed by the swalp
+// trailer (its checksum), written to a temporary file and renamed.
 void save_checkpoint(const std::string& path, const TrainingState& state,
                      const torchq::SwaAverager& swa, at::Generator& shuffle,
                      at::Generator& augmentation, const std::vector<EpochMetrics>& epochs,
@@ -345,7 +340,6 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   archive.write("version", at::tensor({kCheckpointVersion}));
   archive.write("exchange_workers", at::tensor({int64_t(exchange_state.size())}));
   for (const auto& [name, tensor] : entries) archive.write(name, tensor);
-  archive.write("checksum", at::tensor({checksum_of(entries)}));
   // Serialized in memory first: libtorch's file writer aborts the process when the disk fills
   // (it throws from a destructor). The bytes then go through an atomic write.
   std::ostringstream bytes;
@@ -376,7 +370,7 @@ void remove_stale_temporaries(const std::string& checkpoint) {
 }
 
 // Returns the metrics of the epochs already done; restores state, average, generators and the
-// exchange's state. Nothing is changed unless the whole file reads back and its checksum holds.
+// exchange's state. Nothing is changed unless the file's checksum holds and every entry reads.
 std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState& state,
                                           torchq::SwaAverager& swa, at::Generator& shuffle,
                                           at::Generator& augmentation, uint64_t& steps_averaging,
@@ -418,9 +412,6 @@ std::vector<EpochMetrics> load_checkpoint(const std::string& path, TrainingState
   std::vector<std::pair<std::string, at::Tensor>> entries;
   for (const std::string& name : entry_names(state, swa, workers))
     entries.emplace_back(name, read(name));
-  if (scalar("checksum") != checksum_of(entries))
-    throw InvalidInput("checkpoint '" + path +
-                       "' is corrupt: its checksum does not match its contents");
   std::map<std::string, at::Tensor> by_name(entries.begin(), entries.end());
   const at::Tensor counters = by_name.at("counters");
   if (counters.numel() != 3 || counters.scalar_type() != at::kLong)
@@ -469,12 +460,8 @@ std::vector<EpochMetrics> CheckpointReader::read(const std::string& path) {
                          steps_averaging, parts_->options.exchange.get());
 }
 
-std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& o) {
-  return CheckpointReader(o).read(path);
-}
-
 TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset& test_set,
-                  const std::function<void(const EpochMetrics&)>& on_epoch,
+                  const std::function<void(const std::vector<EpochMetrics>&)>& on_epoch,
                   const std::function<void(const StepProgress&)>& on_step) {
   if (o.epochs < 1)
     throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
@@ -565,7 +552,7 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
         save_checkpoint(o.checkpoint, state, swa, shuffle, augmentation, result.epochs,
                         steps_averaging, exchange_state);
     }
-    if (on_epoch) on_epoch(m);
+    if (on_epoch) on_epoch(result.epochs);
     result.steps = state.steps();
     if (o.stop_after_epochs > 0 && ++epochs_this_call == o.stop_after_epochs &&
         epoch + 1 < o.epochs)

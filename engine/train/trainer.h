@@ -126,12 +126,10 @@ class TrainingState {
 // swa_start, linear decay to swa_lr until 90% of it, then swa_lr.
 double swa_learning_rate(const TrainOptions& options, int epoch);
 
-// Reads the checkpoint at `path` into a fresh training state of `options` (model, formats) and
-// returns the epochs it records: what --resume does before training on. Throws InvalidInput
-// naming the problem for a corrupt, truncated or foreign file.
-std::vector<EpochMetrics> read_checkpoint(const std::string& path, const TrainOptions& options);
-
-// The same for many files into one training state (built once): for tools and fuzzing.
+// Reads checkpoints into one training state of `options` (model, formats), built once, and
+// returns the epochs each records: what --resume does before training on (for tools and
+// fuzzing). read() throws InvalidInput naming the problem for a corrupt, truncated or foreign
+// file.
 class CheckpointReader {
  public:
   explicit CheckpointReader(const TrainOptions& options);
@@ -143,11 +141,12 @@ class CheckpointReader {
   std::unique_ptr<Parts> parts_;
 };
 
-// Trains; `on_epoch` sees each epoch's metrics. Throws RuntimeFailure if the loss becomes NaN
+// Trains; `on_epoch` sees the metrics of every epoch so far (resumed ones included) after each
+// epoch, the new one last. Throws RuntimeFailure if the loss becomes NaN
 // or Inf, InvalidInput for bad options (naming the accepted values).
 // `on_step` sees every step's progress.
 TrainResult train(const TrainOptions& options, const Dataset& train_set, const Dataset& test_set,
-                  const std::function<void(const EpochMetrics&)>& on_epoch = {},
+                  const std::function<void(const std::vector<EpochMetrics>&)>& on_epoch = {},
                   const std::function<void(const StepProgress&)>& on_step = {});
 
 // The accepted values of TrainOptions::eval.
