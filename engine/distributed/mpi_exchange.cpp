@@ -57,12 +57,11 @@ class MpiExchange : public engine::GradientExchange {
 
   std::vector<at::Tensor> gather_state() override {
     if (!options_.error_feedback) return {};
-    // Before the first step the residuals do not exist yet: nothing is carried.
-    int64_t count = 0;
-    for (const at::Tensor& r : residuals_) count += r.numel();
-    at::Tensor flat = count > 0 ? at::cat(flattened(residuals_)) : at::zeros({0}, at::kFloat);
-    if (!pending_.defined() || count > 0) pending_ = flat;
-    flat = pending_.contiguous();
+    // Before the first step after a start (or a restore) the residuals are not built yet: what
+    // was restored, or nothing, is carried.
+    at::Tensor flat = !residuals_.empty() ? at::cat(flattened(residuals_))
+                      : pending_.defined() ? pending_.contiguous()
+                                           : at::zeros({0}, at::kFloat);
     at::Tensor all = at::empty({rank_ == 0 ? size_ : 0, flat.numel()}, at::kFloat);
     check(MPI_Gather(flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT,
                      rank_ == 0 ? all.data_ptr<float>() : nullptr, int(flat.numel()), MPI_FLOAT,
@@ -122,7 +121,7 @@ class MpiExchange : public engine::GradientExchange {
   int rank_ = 0, size_ = 1;
   uint64_t bytes_ = 0;
   std::vector<at::Tensor> residuals_;
-  at::Tensor pending_;  // flat residuals restored from a checkpoint, or the last gathered
+  at::Tensor pending_;  // flat residuals restored from a checkpoint, until the next step
 
   static std::vector<at::Tensor> flattened(const std::vector<at::Tensor>& tensors) {
     std::vector<at::Tensor> flat;
