@@ -113,7 +113,9 @@ void assign(const std::string& file, const Setting& s, const toml::node& node) {
           *target = node.value<bool>().value();
         } else if constexpr (std::is_same_v<T, double>) {
           if (!node.is_number()) fail("a number");
-          *target = node.value<double>().value();
+          // An integer too large for a double converts with rounding (toml++ refuses it).
+          *target = node.is_integer() ? double(node.value<int64_t>().value())
+                                      : node.value<double>().value();
         } else {
           if (!node.is_integer()) fail("an integer");
           const int64_t v = node.value<int64_t>().value();
