@@ -15,6 +15,7 @@ check "dt8 relative error below int8's on Laplace data" awk -v a="$dt" -v b="$li
 "$swalp" bench comm --max-log2 12 --repetitions 1 --out "$work/b" > "$work/b.txt"
 check "bench comm ran" grep -q 'speedup model' "$work/b.txt"
 check "bench comm summary" grep -q '"encode_gbps"' "$work/b/summary.json"
+check "bench comm summary has both copy references" grep -q '"parallel_copy_gbps"' "$work/b/summary.json"
 check "speedup model table" [ "$(wc -l < "$work/b/model.csv")" -eq 9 ]
 if command -v gnuplot > /dev/null; then check "speedup model plot" [ -s "$work/b/speedup_model.png" ]; fi
 "$swalp" codecs --codecs dt9 > /dev/null 2> "$work/err"
