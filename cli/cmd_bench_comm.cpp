@@ -136,8 +136,10 @@ void register_bench_comm(CLI::App& bench) {
 #ifdef SWALP_HAVE_MPI
     if (workers > 1) {
       if (print)
-        std::printf("\n%d workers: seconds per exchange (best of %d)\n%12s %12s %12s %8s\n",
-                    workers, a.repetitions, "floats", "fp32", a.codec.c_str(), "ratio");
+        std::printf("\n%d workers: seconds per exchange (best of %d), %s compressed by all-gather "
+                    "and by reduce-scatter\n%12s %12s %12s %8s %15s %8s\n",
+                    workers, a.repetitions, a.codec.c_str(), "floats", "fp32", "all-gather",
+                    "ratio", "reduce-scatter", "ratio");
       int64_t break_even = -1;
       for (int k = a.min_log2; k <= a.max_log2; k += 2) {
         const size_t m = size_t(1) << k;
@@ -156,10 +158,18 @@ void register_bench_comm(CLI::App& bench) {
         };
         const double fp32 = timed([&] { distributed::fp32_average(buffer.data(), m); });
         const double packed =
-            timed([&] { distributed::compressed_average(codec, buffer.data(), m, 0); });
-        if (break_even < 0 && packed < fp32) break_even = int64_t(m);
-        if (print) std::printf("%12zu %12.3e %12.3e %7.2fx\n", m, fp32, packed, fp32 / packed);
-        timings.push_back({{"floats", m}, {"fp32_s", fp32}, {"compressed_s", packed}});
+            timed([&] { distributed::compressed_average(codec, buffer.data(), m, a.block); });
+        const double scattered = timed([&] {
+          distributed::compressed_reduce_scatter_average(codec, buffer.data(), m, a.block);
+        });
+        if (break_even < 0 && std::min(packed, scattered) < fp32) break_even = int64_t(m);
+        if (print)
+          std::printf("%12zu %12.3e %12.3e %7.2fx %15.3e %7.2fx\n", m, fp32, packed, fp32 / packed,
+                      scattered, fp32 / scattered);
+        timings.push_back({{"floats", m},
+                           {"fp32_s", fp32},
+                           {"compressed_s", packed},
+                           {"reduce_scatter_s", scattered}});
       }
       if (print)
         std::printf("break-even: %s\n", break_even < 0

@@ -45,16 +45,20 @@ std::unique_ptr<distributed::MpiSession> mpi_session;
 // Starts MPI and the gradient exchange when asked; returns whether this process writes.
 bool start_data_parallel(TrainArgs& args) {
   if (!args.data_parallel) {
-    if (args.grad_codec != "fp32" || args.error_feedback)
-      throw InvalidInput("--grad-codec and --error-feedback need --data-parallel");
+    if (args.grad_codec != "fp32" || args.error_feedback || args.grad_exchange != "all-gather")
+      throw InvalidInput("--grad-codec, --grad-exchange and --error-feedback need --data-parallel");
     return true;
   }
+  if (args.grad_exchange != "all-gather" && args.grad_codec == "fp32")
+    throw InvalidInput("--grad-exchange " + args.grad_exchange +
+                       " needs an 8-bit --grad-codec (fp32 gradients travel by MPI's allreduce)");
 #ifdef SWALP_HAVE_MPI
   if (!mpi_session) mpi_session = std::make_unique<distributed::MpiSession>(nullptr, nullptr);
   distributed::ExchangeOptions options;
   options.codec = args.grad_codec;
   options.error_feedback = args.error_feedback;
   options.block = args.grad_block;
+  options.exchange = args.grad_exchange;
   args.options.exchange = distributed::make_mpi_exchange(options);
   return args.options.exchange->rank() == 0;
 #else
@@ -77,6 +81,7 @@ nlohmann::json data_parallel_summary(const TrainArgs& args, const engine::TrainR
   const uint64_t bytes = args.options.exchange->bytes_sent();
   return {{"workers", args.options.exchange->size()},
           {"grad_codec", args.grad_codec},
+          {"grad_exchange", args.grad_exchange},
           {"error_feedback", args.error_feedback},
           {"bytes_sent", bytes},
           {"steps", result.steps},
@@ -200,6 +205,7 @@ void register_train(CLI::App& app) {
     io::write_file_atomic(dir + "/metrics.csv", metrics_csv(result.epochs));
     const nlohmann::json summary = {
         {"model", args.options.model},
+        {"device", engine::resolve_device(args.options.device).str()},
         {"epochs_done", result.epochs.size()},
         {"epochs", args.options.epochs},
         {"finished", result.finished},

@@ -29,6 +29,7 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"momentum", "--momentum", "SGD momentum", &o.momentum},
       {"weight_decay", "--weight-decay", "Weight decay (added in fp32)", &o.weight_decay},
       {"seed", "--seed", "Seed", &o.seed},
+      {"device", "--device", "cpu | cuda | auto (cuda where libtorch sees a GPU)", &o.device},
       {"data", "--data", "fashion-mnist[:DIR] | synthetic | cifar10:DIR | cifar100:DIR", &a.data},
       {"limit_train", "--limit-train", "At most this many training examples (0 = all)",
        &a.limit_train},
@@ -50,6 +51,9 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"error_feedback", "--error-feedback", "Add what the codec lost to the next gradient",
        &a.error_feedback},
       {"grad_block", "--grad-block", "Values per codec scale (0: per tensor)", &a.grad_block},
+      {"grad_exchange", "--grad-exchange",
+       "How 8-bit gradients travel: all-gather | reduce-scatter (25% of the fp32 bytes at any N)",
+       &a.grad_exchange},
   };
 }
 

@@ -20,7 +20,7 @@ struct TrainArgs {
   int threads = 0, stop_after = 0;
   // Data parallel (under mpirun): gradient codec, error feedback, values per scale.
   bool data_parallel = false, error_feedback = false;
-  std::string grad_codec = "fp32";
+  std::string grad_codec = "fp32", grad_exchange = "all-gather";
   uint64_t grad_block = 0;
 };
 

@@ -12,15 +12,11 @@ namespace swalp::distributed {
 
 namespace {
 
-void check(int code, const char* what) {
-  if (code != MPI_SUCCESS) throw RuntimeFailure(std::string("MPI ") + what + " failed");
-}
-
 // FNV-1a over the parameters' bytes: equal on every worker iff (almost surely) the bits are.
 uint64_t fingerprint(const std::vector<at::Tensor>& parameters) {
   uint64_t h = 1469598103934665603ull;
   for (const at::Tensor& p : parameters) {
-    const at::Tensor c = p.detach().contiguous();
+    const at::Tensor c = p.detach().cpu().contiguous();
     const auto* bytes = static_cast<const unsigned char*>(c.data_ptr());
     const size_t n = size_t(c.numel()) * c.element_size();
     for (size_t i = 0; i < n; ++i) h = (h ^ bytes[i]) * 1099511628211ull;
@@ -31,9 +27,10 @@ uint64_t fingerprint(const std::vector<at::Tensor>& parameters) {
 class MpiExchange : public engine::GradientExchange {
  public:
   explicit MpiExchange(const ExchangeOptions& o) : options_(o) {
-    check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "Comm_rank");
-    check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "Comm_size");
+    check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "Comm_rank");
+    check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "Comm_size");
     if (o.codec != "fp32") codec_ = &codec_by_name(o.codec);
+    reduce_scatter_ = compressed_exchange_by_name(o.exchange) == CompressedExchange::kReduceScatter;
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -41,15 +38,15 @@ class MpiExchange : public engine::GradientExchange {
 
   bool all(bool local) override {
     int value = local ? 1 : 0, result = 0;
-    check(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "Allreduce");
+    check_mpi(MPI_Allreduce(&value, &result, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "Allreduce");
     return result == 1;
   }
 
   void check_in_sync(const std::vector<at::Tensor>& parameters, uint64_t step) override {
     const uint64_t h = fingerprint(parameters);
     uint64_t low = 0, high = 0;
-    check(MPI_Allreduce(&h, &low, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD), "Allreduce");
-    check(MPI_Allreduce(&h, &high, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "Allreduce");
+    check_mpi(MPI_Allreduce(&h, &low, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD), "Allreduce");
+    check_mpi(MPI_Allreduce(&h, &high, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD), "Allreduce");
     if (low != high)
       throw RuntimeFailure("data-parallel workers hold different weights after step " +
                            std::to_string(step));
@@ -59,11 +56,11 @@ class MpiExchange : public engine::GradientExchange {
     if (!options_.error_feedback) return {};
     // Before the first step after a start (or a restore) the residuals are not built yet: what
     // was restored, or nothing, is carried.
-    at::Tensor flat = !residuals_.empty() ? at::cat(flattened(residuals_))
+    at::Tensor flat = !residuals_.empty() ? at::cat(flattened(state_tensors()))
                       : pending_.defined() ? pending_.contiguous()
                                            : at::zeros({0}, at::kFloat);
     at::Tensor all = at::empty({rank_ == 0 ? size_ : 0, flat.numel()}, at::kFloat);
-    check(MPI_Gather(flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT,
+    check_mpi(MPI_Gather(flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT,
                      rank_ == 0 ? all.data_ptr<float>() : nullptr, int(flat.numel()), MPI_FLOAT,
                      0, MPI_COMM_WORLD),
           "Gather");
@@ -80,22 +77,11 @@ class MpiExchange : public engine::GradientExchange {
                          std::to_string(all_workers.size()));
     pending_ = all_workers[size_t(rank_)].to(at::kFloat).contiguous();
     residuals_.clear();  // made again from `pending_` at the next step
+    owner_residuals_.clear();
   }
 
   void average(std::vector<at::Tensor>& gradients) override {
-    if (residuals_.empty() && options_.error_feedback) {
-      int64_t offset = 0;
-      for (const at::Tensor& g : gradients) {
-        at::Tensor r = at::zeros_like(g);
-        if (pending_.defined() && pending_.numel() > 0) {
-          if (offset + g.numel() > pending_.numel())
-            throw InvalidInput("the checkpoint's error-feedback residuals do not fit this model");
-          r.view(-1).copy_(pending_.slice(0, offset, offset + g.numel()));
-        }
-        offset += g.numel();
-        residuals_.push_back(r);
-      }
-    }
+    if (residuals_.empty() && options_.error_feedback) start_residuals(gradients);
     for (size_t t = 0; t < gradients.size(); ++t) {
       at::Tensor& g = gradients[t];
       TORCH_CHECK(g.is_contiguous() && g.scalar_type() == at::kFloat, "float32 gradients");
@@ -111,7 +97,12 @@ class MpiExchange : public engine::GradientExchange {
         g.add_(residuals_[t]);
         residual = residuals_[t].data_ptr<float>();
       }
-      bytes_ += compressed_average(*codec_, data, n, options_.block, residual);
+      if (reduce_scatter_)
+        bytes_ += compressed_reduce_scatter_average(
+            *codec_, data, n, options_.block, residual,
+            options_.error_feedback ? owner_residuals_[t].data_ptr<float>() : nullptr);
+      else
+        bytes_ += compressed_average(*codec_, data, n, options_.block, residual);
     }
   }
 
@@ -120,8 +111,39 @@ class MpiExchange : public engine::GradientExchange {
   const Codec* codec_ = nullptr;
   int rank_ = 0, size_ = 1;
   uint64_t bytes_ = 0;
-  std::vector<at::Tensor> residuals_;
+  bool reduce_scatter_ = false;
+  // Error feedback: per gradient, what this worker's message lost; under reduce-scatter also
+  // what the encoding of its segment's average lost (longest_segment values, for equal sizes).
+  std::vector<at::Tensor> residuals_, owner_residuals_;
   at::Tensor pending_;  // flat residuals restored from a checkpoint, until the next step
+
+  // The state in checkpoint order: every residual, then every owner residual.
+  std::vector<at::Tensor> state_tensors() const {
+    std::vector<at::Tensor> all = residuals_;
+    all.insert(all.end(), owner_residuals_.begin(), owner_residuals_.end());
+    return all;
+  }
+
+  // Zeros, or the restored state cut back into tensors (which must fit exactly).
+  void start_residuals(const std::vector<at::Tensor>& gradients) {
+    for (const at::Tensor& g : gradients) residuals_.push_back(at::zeros_like(g));
+    if (reduce_scatter_ && codec_)
+      for (const at::Tensor& g : gradients)
+        owner_residuals_.push_back(at::zeros(
+            {int64_t(longest_segment(size_t(g.numel()), options_.block, size_))}, at::kFloat));
+    if (!pending_.defined() || pending_.numel() == 0) return;
+    int64_t total = 0;
+    for (const at::Tensor& r : state_tensors()) total += r.numel();
+    if (total != pending_.numel())
+      throw InvalidInput("the checkpoint's error-feedback residuals (" +
+                         std::to_string(pending_.numel()) + " values per worker) do not fit this "
+                         "model and gradient exchange (" + std::to_string(total) + ")");
+    int64_t offset = 0;
+    for (at::Tensor& r : state_tensors()) {
+      r.view(-1).copy_(pending_.slice(0, offset, offset + r.numel()));
+      offset += r.numel();
+    }
+  }
 
   static std::vector<at::Tensor> flattened(const std::vector<at::Tensor>& tensors) {
     std::vector<at::Tensor> flat;
@@ -132,60 +154,10 @@ class MpiExchange : public engine::GradientExchange {
 
 }  // namespace
 
-uint64_t fp32_average(float* data, size_t n) {
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  check(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "Allreduce");
-  for (size_t i = 0; i < n; ++i) data[i] /= float(size);
-  // A ring allreduce sends 2 (N - 1) / N of the message from every worker.
-  return uint64_t(2 * (size - 1) * n * sizeof(float) / size);
-}
-
-uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block,
-                            float* residual) {
-  int size = 1, rank = 0;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  EncodeOptions eo;
-  eo.block = block;
-  // Buffers kept from call to call: fresh ones would cost their page faults every step.
-  thread_local EncodedMessage mine;
-  thread_local std::vector<uint8_t> codes;
-  thread_local std::vector<float> all_scales, sum;
-  encode(codec, data, n, eo, mine);
-  // Every worker's codes and scales, to everyone (a ring sends N - 1 messages each).
-  const size_t scales = mine.scales.size();
-  codes.resize(n * size);
-  all_scales.resize(scales * size);
-  check(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
-                      MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
-        "Allgather");
-  check(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(), int(scales),
-                      MPI_FLOAT, MPI_COMM_WORLD),
-        "Allgather");
-  // Sum in rank order, then divide: the same floating-point result on every worker. Decoded
-  // values are never -0, so storing the first message equals adding it to zeros. With error
-  // feedback this worker's own message is decoded once, into `residual`, and used from there.
-  sum.resize(n);
-  if (residual) decode(codec, mine.codes.data(), mine.scales.data(), n, mine.block, residual);
-  for (int w = 0; w < size; ++w) {
-    if (residual && w == rank) {
-      for (size_t i = 0; i < n; ++i) sum[i] = w > 0 ? sum[i] + residual[i] : residual[i];
-      continue;
-    }
-    decode(codec, codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales, n,
-           mine.block, sum.data(), /*accumulate=*/w > 0);
-  }
-  if (residual)  // this worker's own loss
-    for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
-  for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);
-  return uint64_t(size - 1) * mine.wire_bytes();
-}
-
 MpiSession::MpiSession(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);
-  if (!initialized) check(MPI_Init(argc, argv), "Init");
+  if (!initialized) check_mpi(MPI_Init(argc, argv), "Init");
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }
@@ -198,6 +170,7 @@ MpiSession::~MpiSession() {
 
 std::shared_ptr<engine::GradientExchange> make_mpi_exchange(const ExchangeOptions& options) {
   if (options.codec != "fp32") codec_by_name(options.codec);  // validates
+  compressed_exchange_by_name(options.exchange);
   return std::make_shared<MpiExchange>(options);
 }
 

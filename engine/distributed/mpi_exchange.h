@@ -1,13 +1,13 @@
 // Data-parallel gradient exchange over MPI: fp32 (MPI_Allreduce) or compressed with an 8-bit
-// codec (each worker encodes its gradient, the codes and scales are all-gathered, every worker
-// decodes all messages in rank order and averages: the same bits everywhere), with optional
-// error feedback (the part of the gradient the code lost is added to the next one).
+// codec, all-gathered or reduce-scattered (compressed_exchange.h), with optional error feedback
+// (the part of the gradient the code lost is added to the next one).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "distributed/compressed_exchange.h"
 #include "swalp/codec.h"
 #include "train/trainer.h"
 
@@ -28,19 +28,12 @@ class MpiSession {
 struct ExchangeOptions {
   std::string codec = "fp32";  // or a codec_names() entry
   bool error_feedback = false;
-  size_t block = 0;  // values per scale (0: one scale per gradient tensor)
+  size_t block = 0;  // values per scale (0: one scale per gradient tensor, or per segment)
+  std::string exchange = "all-gather";  // or "reduce-scatter" (compressed codecs only)
 };
 
-// Throws InvalidInput for an unknown codec (naming the accepted ones).
+// Throws InvalidInput for an unknown codec or exchange (naming the accepted ones).
 std::shared_ptr<engine::GradientExchange> make_mpi_exchange(const ExchangeOptions& options);
-
-// The compressed exchange on one message, without torch: encode, all-gather codes and scales,
-// decode all in rank order and average into `data`. `residual` (optional, n values) receives
-// this worker's data minus its decoded message. Returns the bytes this worker sent.
-uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block,
-                            float* residual = nullptr);
-// The fp32 exchange: MPI_Allreduce and divide. Returns the bytes a ring sends per worker.
-uint64_t fp32_average(float* data, size_t n);
 
 // Ends every worker with this exit code (after an error on one of them, so none waits forever).
 [[noreturn]] void abort_all(int code);
