@@ -17,7 +17,7 @@ namespace swalp::cli {
 
 namespace {
 struct BenchTrainArgs {
-  std::string model = "mlp", format = "bfp:8", rounding = "stochastic", out;
+  std::string model = "mlp", format = "bfp:8", rounding = "stochastic", device = "cpu", out;
   int batch_size = 128, steps = 100, warmup = 10, threads = 0;
   bool json = false;
 };
@@ -60,14 +60,17 @@ void register_bench_train(CLI::App& bench) {
       ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--threads", args.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--device", args.device, "cpu | cuda | auto")->capture_default_str();
   cmd->add_option("--out", args.out, "Directory for summary.json");
   cmd->add_flag("--json", args.json, "Print one JSON object");
   cmd->callback([] {
+    const at::Device device = engine::resolve_device(args.device);
     engine::configure_threads(args.threads);
     const engine::Dataset data = engine::make_synthetic_images(int64_t(args.batch_size) * 16, 11);
     engine::TrainOptions fp32;
     fp32.model = args.model;
     fp32.batch_size = args.batch_size;
+    fp32.device = args.device;
     engine::TrainOptions low = fp32;
     low.quant = engine::QuantPlan::uniform(args.format, args.rounding);
     // Interleave the two precisions, best of three, so that drift of the machine hits both.
@@ -80,6 +83,7 @@ void register_bench_train(CLI::App& bench) {
                                    {"format", args.format},
                                    {"rounding", args.rounding},
                                    {"batch_size", args.batch_size},
+                                   {"device", device.str()},
                                    {"threads", at::get_num_threads()},
                                    {"fp32_ms_per_step", 1e3 * fp32_s},
                                    {"low_precision_ms_per_step", 1e3 * low_s},
@@ -88,8 +92,9 @@ void register_bench_train(CLI::App& bench) {
       std::printf("%s\n", result.dump().c_str());
     else
       std::printf(
-          "%s, batch %d, %d threads: FP32 %.2f ms/step, %s (%s, every site) %.2f ms/step: %.2fx\n",
-          args.model.c_str(), args.batch_size, at::get_num_threads(), 1e3 * fp32_s,
+          "%s, batch %d, %s, %d threads: FP32 %.2f ms/step, %s (%s, every site) %.2f ms/step: "
+          "%.2fx\n",
+          args.model.c_str(), args.batch_size, device.str().c_str(), at::get_num_threads(), 1e3 * fp32_s,
           args.format.c_str(), args.rounding.c_str(), 1e3 * low_s, low_s / fp32_s);
     if (!args.out.empty()) io::write_file_atomic(args.out + "/summary.json", result.dump(2) + "\n");
   });

@@ -236,10 +236,17 @@ void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_
   const bool was_training = model.is_training();
   model.train();
   auto* net = dynamic_cast<LowPrecisionNet*>(&model);
+  const at::Device device = device_of(model);
   for (int64_t begin = 0; begin < images.size(0); begin += batch_size)
-    net->forward(images.slice(0, begin, std::min<int64_t>(images.size(0), begin + batch_size)));
+    net->forward(
+        images.slice(0, begin, std::min<int64_t>(images.size(0), begin + batch_size)).to(device));
   model.train(was_training);
   for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
+}
+
+at::Device device_of(const torch::nn::Module& module) {
+  const auto parameters = module.parameters();
+  return parameters.empty() ? at::Device(at::kCPU) : parameters.front().device();
 }
 
 const std::vector<std::string>& model_names() {

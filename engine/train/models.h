@@ -49,6 +49,9 @@ std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const Activ
 // Recomputes BatchNorm running statistics with one pass over `images` in batches (the SWA
 // recipe before evaluating an averaged model). Models without BatchNorm are left unchanged.
 void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_t batch_size);
+
+// The device of a module's first parameter (cpu for a module without parameters).
+at::Device device_of(const torch::nn::Module& module);
 bool has_batchnorm(torch::nn::Module& model);
 const std::vector<std::string>& model_names();
 

@@ -63,8 +63,8 @@ double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size
   int64_t wrong = 0;
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const int64_t end = std::min<int64_t>(data.size(), begin + batch_size);
-    const at::Tensor logits = model.forward(data.images.slice(0, begin, end));
-    wrong += logits.argmax(1).ne(data.labels.slice(0, begin, end)).sum().item<int64_t>();
+    const at::Tensor logits = model.forward(data.images.slice(0, begin, end).to(device_of(model)));
+    wrong += logits.argmax(1).cpu().ne(data.labels.slice(0, begin, end)).sum().item<int64_t>();
   }
   model.train();
   model.set_quantizers_enabled(true);
@@ -72,6 +72,18 @@ double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size
 }
 
 }  // namespace
+
+at::Device resolve_device(const std::string& spelling) {
+  if (spelling == "cpu") return at::kCPU;
+  if (spelling == "auto") return at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+  if (spelling == "cuda") {
+    if (!at::hasCUDA())
+      throw InvalidInput("device cuda: this libtorch has no CUDA or sees no GPU; accepted here: "
+                         "cpu, auto");
+    return at::kCUDA;
+  }
+  throw InvalidInput("bad device '" + spelling + "'; accepted: cpu, cuda, auto");
+}
 
 const std::vector<std::string>& eval_modes() {
   static const std::vector<std::string> modes = {"quantized", "fp32"};
@@ -98,6 +110,7 @@ TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Pa
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
                                    site_spec(plan.error, plan.rounding, false, o.seed + 2)};
   parts_->model = make_model(o.model, activation_quant, o.in_channels, o.classes);
+  parts_->model->to(resolve_device(o.device));
   parts_->exchange = o.exchange;
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
   std::vector<at::Tensor> matrices, vectors;
@@ -128,8 +141,9 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
   parts_->model->set_step(steps_);
   parts_->sgd_matrices->zero_grad();
   parts_->sgd_vectors->zero_grad();
-  at::Tensor logits = parts_->model->forward(images);
-  const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+  const at::Device device = device_of(*parts_->model);
+  at::Tensor logits = parts_->model->forward(images.to(device));
+  const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels.to(device));
   const double loss_value = loss.item<double>();
   GradientExchange* exchange = parts_->exchange.get();
   const bool finite =
@@ -140,15 +154,20 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
                          "): the run diverged; lower the learning rate");
   loss.backward();
   if (exchange) {
+    // The exchange works on host memory: GPU gradients travel through CPU copies.
     std::vector<at::Tensor> gradients;
-    for (const at::Tensor& p : parts_->model->parameters()) gradients.push_back(p.grad());
+    for (const at::Tensor& p : parts_->model->parameters()) gradients.push_back(p.grad().cpu());
     exchange->average(gradients);
+    if (!device.is_cpu()) {
+      const auto parameters = parts_->model->parameters();
+      for (size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad().copy_(gradients[i]);
+    }
   }
   parts_->sgd_matrices->step(lr);
   parts_->sgd_vectors->step(lr);
   ++steps_;
   if (exchange) exchange->check_in_sync(parts_->model->parameters(), steps_);
-  return {loss_value, logits.detach()};
+  return {loss_value, logits.detach().cpu()};
 }
 
 std::vector<std::pair<std::string, at::Tensor>> TrainingState::state_tensors() const {
@@ -247,7 +266,7 @@ uLong crc_update(uLong crc, const void* data, size_t size) {
 int64_t checksum_of(const std::vector<std::pair<std::string, at::Tensor>>& entries) {
   uLong crc = crc32(0L, Z_NULL, 0);
   for (const auto& [name, tensor] : entries) {
-    const at::Tensor t = tensor.contiguous();
+    const at::Tensor t = tensor.detach().cpu().contiguous();
     crc = crc_update(crc, name.data(), name.size());
     crc = crc_update(crc, t.data_ptr(), size_t(t.numel()) * t.element_size());
   }
@@ -326,9 +345,10 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
                      at::Generator& augmentation, const std::vector<EpochMetrics>& epochs,
                      uint64_t steps_averaging, const std::vector<at::Tensor>& exchange_state) {
   std::vector<std::pair<std::string, at::Tensor>> entries;
-  for (const auto& [name, tensor] : state.state_tensors()) entries.emplace_back(name, tensor.detach());
+  for (const auto& [name, tensor] : state.state_tensors())
+    entries.emplace_back(name, tensor.detach().cpu());
   for (size_t i = 0; i < swa.average().size(); ++i)
-    entries.emplace_back("swa." + std::to_string(i), swa.average()[i]);
+    entries.emplace_back("swa." + std::to_string(i), swa.average()[i].cpu());
   entries.emplace_back("counters",
                        at::tensor({int64_t(state.steps()), swa.count(), int64_t(steps_averaging)}));
   entries.emplace_back("generator", shuffle.get_state());

@@ -69,6 +69,10 @@ struct TrainOptions {
   // start, the run resumes from it and continues bit for bit.
   std::string checkpoint;
   int stop_after_epochs = 0;  // > 0: stop (as if killed) after this many epochs of this call
+  // Where the model trains: "cpu", "cuda" (the current CUDA device; an error where libtorch has
+  // no CUDA or sees no GPU) or "auto" (cuda where available, else cpu). Data, shuffling and
+  // checkpoints stay on the CPU; checkpoints load on either device.
+  std::string device = "cpu";
   // Data parallel: each worker takes its slice of every global batch; gradients are averaged
   // through the exchange; only rank 0 writes the checkpoint. Null: one process.
   std::shared_ptr<GradientExchange> exchange;
@@ -151,5 +155,9 @@ TrainResult train(const TrainOptions& options, const Dataset& train_set, const D
 
 // The accepted values of TrainOptions::eval.
 const std::vector<std::string>& eval_modes();
+
+// The device a TrainOptions::device spelling stands for on this machine; throws InvalidInput for
+// a bad spelling (naming the accepted ones) or "cuda" where libtorch has no usable GPU.
+at::Device resolve_device(const std::string& spelling);
 
 }  // namespace swalp::engine

@@ -114,6 +114,23 @@ check "eval mode recorded" grep -q '^eval = "fp32"$' "$work/mixed/config.toml"
 check "plain log without a terminal" bash -c "! grep -q \$'\r' '$work/mixed.err' && grep -q 'epoch   2' '$work/mixed.err'"
 expect_error "bad eval" 2 "accepted: quantized, fp32" "$swalp" train --data synthetic --eval float --out "$work/z"
 expect_error "bad average format" 2 "accepted:" "$swalp" train --data synthetic --swa-format bfp:0 --out "$work/z"
+# Devices: a bad spelling is refused; auto is cpu without a GPU and then gives cpu's bits; cuda
+# trains a short SWALP run where libtorch sees a GPU, and is refused with its reason elsewhere.
+expect_error "bad device" 2 "accepted: cpu, cuda, auto" "$swalp" train --data synthetic --device tpu --out "$work/z"
+short=(--data synthetic --limit-train 512 --limit-test 256 --epochs 2 --swa-start 1 --format bfp:8)
+"$swalp" train "${short[@]}" --out "$work/on-cpu" > /dev/null 2>&1
+"$swalp" train "${short[@]}" --device auto --out "$work/on-auto" > /dev/null 2>&1
+check "device recorded" grep -q '^device = "auto"$' "$work/on-auto/config.toml"
+if grep -q '"device": "cpu"' "$work/on-auto/summary.json"; then
+  check "auto without a GPU trains on the cpu, bit for bit" \
+    cmp -s <(grep state_checksum "$work/on-cpu/summary.json") <(grep state_checksum "$work/on-auto/summary.json")
+  expect_error "cuda without a GPU" 2 "sees no GPU" "$swalp" train "${short[@]}" --device cuda --out "$work/z"
+else
+  "$swalp" train "${short[@]}" --device cuda --out "$work/on-cuda" > /dev/null 2>&1
+  check "SWALP trains on the GPU" grep -q '"device": "cuda' "$work/on-cuda/summary.json"
+  check "the GPU run finished" grep -q '"finished": true' "$work/on-cuda/summary.json"
+fi
+
 # On a terminal, a progress bar (util-linux `script` gives the run a pseudo-terminal).
 if command -v script > /dev/null; then
   script -qec "'$swalp' train --data synthetic --limit-train 512 --limit-test 64 --epochs 1 --swa-start 1 --out '$work/tty'" "$work/tty.log" > /dev/null
