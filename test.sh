@@ -29,16 +29,17 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
   (cd "$sanitize_dir" && ctest --output-on-failure -j "$(nproc)" -L "core|cli")
 fi
 
-# The CUDA kernels compile wherever nvcc is (build-cuda/); their tests run where a GPU is and
-# skip themselves elsewhere. SWALP_SKIP_CUDA=1 skips it.
+# The CUDA kernels and `swalp bench quantize --device cuda` compile wherever nvcc is
+# (build-cuda/); their tests run where a GPU is and check the error path elsewhere. SWALP_SKIP_CUDA=1 skips it.
 nvcc_path="$(command -v nvcc || true)"
 [ -z "$nvcc_path" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc
 if [ "${SWALP_SKIP_CUDA:-0}" != 1 ] && [ -n "$nvcc_path" ]; then
   cuda_dir="$SWALP_ROOT/build-cuda"
   cmake -S "$SWALP_ROOT" -B "$cuda_dir" -G Ninja -DSWALP_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc_path" \
     -DSWALP_TORCH=OFF -DSWALP_BUILD_BENCH=OFF -DSWALP_BUILD_TESTS=ON > /dev/null
-  cmake --build "$cuda_dir" --target test_cuda_quantize
+  cmake --build "$cuda_dir" --target test_cuda_quantize swalp
   "$cuda_dir/tests/test_cuda_quantize"
+  bash "$SWALP_ROOT/tests/cuda/test_bench_cuda.sh" "$cuda_dir/cli/swalp"
 fi
 
 # The libFuzzer targets (clang, build-fuzz/), a short run of each over its seed corpus and the

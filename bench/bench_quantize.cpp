@@ -26,11 +26,7 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "usage: bench_quantize [N > 0] [THREADS] [--json]\n");
     return 2;
   }
-  std::vector<std::string> formats = swalp::named_format_spellings();
-  for (const char* f :
-       {"fixed:8:6", "fixed:16:8", "bfp:8", "bfp:8:block32", "bfp:8:row", "bfp:8:col", "mx:fp8e4m3",
-        "mx:fp4e2m1", "mx:int8", "int:8", "int:8:block64", "dt8"})
-    formats.push_back(f);
+  const std::vector<std::string> formats = swalp::bench::bench_format_spellings();
   if (!json)
     std::printf(
         "| format | rounding | Gelem/s | copy Gelem/s | ratio to copy | naive Gelem/s | speedup "

@@ -23,6 +23,28 @@ std::string QuantizeTiming::json() const {
   return line;
 }
 
+void fill_bench_input(float* in, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) in[i] = float((i * 2654435761u) % 65536) / 32768.0f - 1.0f;
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal;
+  for (size_t i = 0; i < n; i += 61) in[i] = normal(gen);
+}
+
+std::vector<int64_t> bench_shape(size_t n) {
+  return n % 1024 == 0 ? std::vector<int64_t>{int64_t(n / 1024), 1024}
+                       : std::vector<int64_t>{1, int64_t(n)};
+}
+
+std::vector<std::string> bench_format_spellings() {
+  std::vector<std::string> formats = named_format_spellings();
+  for (const char* f :
+       {"fixed:8:6", "fixed:16:8", "bfp:8", "bfp:8:block32", "bfp:8:row", "bfp:8:col", "mx:fp8e4m3",
+        "mx:fp4e2m1", "mx:int8", "int:8", "int:8:block64", "dt8"})
+    formats.push_back(f);
+  return formats;
+}
+
 QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int repetitions,
                              size_t naive_n) {
   if (threads <= 0) threads = omp_get_num_procs();
@@ -30,13 +52,8 @@ QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int r
   std::vector<float> in(n), out(n);
   // First touch in parallel, as the timed loops will use the pages.
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    in[i] = float((i * 2654435761u) % 65536) / 32768.0f - 1.0f;
-    out[i] = 0;
-  }
-  std::mt19937 gen(1);
-  std::normal_distribution<float> normal;
-  for (size_t i = 0; i < n; i += 61) in[i] = normal(gen);
+  for (size_t i = 0; i < n; ++i) out[i] = 0;
+  fill_bench_input(in.data(), n);
 
   QuantizeTiming t;
   t.format = spec.format.spelling;
@@ -48,9 +65,7 @@ QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int r
     for (size_t c = 0; c < n; c += 65536)
       std::copy(in.begin() + c, in.begin() + std::min(n, c + 65536), out.begin() + c);
   });
-  // Rows of 1024 where n allows, so row and col scopes have a 2-D shape.
-  const std::vector<int64_t> shape = n % 1024 == 0 ? std::vector<int64_t>{int64_t(n / 1024), 1024}
-                                                   : std::vector<int64_t>{1, int64_t(n)};
+  const std::vector<int64_t> shape = bench_shape(n);
   const double quantize_s =
       best_seconds(repetitions, [&] { quantize(spec, in.data(), out.data(), n, shape); });
   t.copy_gelem_s = n / copy_s * 1e-9;

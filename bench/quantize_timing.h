@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "swalp/quantize.h"
 
@@ -20,7 +22,15 @@ struct QuantizeTiming {
   std::string json() const;
 };
 
-// n float32 values drawn from a normal distribution; `threads` OpenMP threads (0 = all cores);
+// The benchmark's input, the same on every device: a hashed ramp over [-1, 1) with a normal
+// draw every 61 values (so block and tensor scopes see outliers).
+void fill_bench_input(float* in, size_t n);
+// Rows of 1024 where n allows, so row and col scopes have a 2-D shape; else one row.
+std::vector<int64_t> bench_shape(size_t n);
+// The formats the benchmarks sweep: every named format and one of each scoped family.
+std::vector<std::string> bench_format_spellings();
+
+// n float32 values from fill_bench_input; `threads` OpenMP threads (0 = all cores);
 // `naive_n` > 0 also times quantize_reference on the first naive_n values.
 QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int repetitions,
                              size_t naive_n = 0);

@@ -1,11 +1,16 @@
 // `swalp bench quantize`: quantizer throughput next to a same-run memory copy.
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "io/atomic_file.h"
 #include "quantize_timing.h"
 #include "swalp/error.h"
+#ifdef SWALP_HAVE_CUDA
+#include "quantize_timing_cuda.h"
+#endif
 
 namespace swalp::cli {
 
@@ -16,10 +21,33 @@ struct BenchArgs {
   int threads = 0, repetitions = 5;
   bool json = false;
 };
+BenchArgs args;  // filled by CLI11 when `bench quantize` runs
+
+// The spellings a --format or --rounding value stands for ("all": every one benchmarked).
+std::vector<std::string> formats_of(const std::string& format) {
+  return format == "all" ? bench::bench_format_spellings() : std::vector<std::string>{format};
+}
+std::vector<std::string> roundings_of(const std::string& rounding) {
+  if (rounding != "all") return {rounding};
+  std::vector<std::string> names;
+  for (Rounding r : all_roundings()) names.emplace_back(rounding_name(r));
+  return names;
+}
+
+bench::QuantizeTiming time_on_device(const QuantSpec& spec) {
+  if (args.device == "cuda") {
+#ifdef SWALP_HAVE_CUDA
+    return bench::time_quantize_cuda(spec, args.n, args.repetitions);
+#else
+    throw InvalidInput("--device cuda: this build of swalp has no CUDA kernels (configure with "
+                       "-DSWALP_CUDA=ON); accepted: cpu");
+#endif
+  }
+  return bench::time_quantize(spec, args.n, args.threads, args.repetitions);
+}
 }  // namespace
 
 void register_bench(CLI::App& app) {
-  static BenchArgs args;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   register_bench_train(*bench);
@@ -27,8 +55,9 @@ void register_bench(CLI::App& app) {
   register_bench_comm(*bench);
   auto* cmd = bench->add_subcommand("quantize",
                                     "Time the quantizer next to a memory copy of the same array");
-  cmd->add_option("--format", args.format, "Format spelling")->required();
-  cmd->add_option("--rounding", args.rounding, "Rounding mode")->capture_default_str();
+  cmd->add_option("--format", args.format, "Format spelling, or all (every benchmarked format)")
+      ->required();
+  cmd->add_option("--rounding", args.rounding, "Rounding mode, or all")->capture_default_str();
   cmd->add_option("--n", args.n, "Number of float32 values")
       ->capture_default_str()
       ->check(CLI::Range(size_t(1), size_t(1) << 34));
@@ -42,23 +71,36 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--out", args.out, "Directory for summary.json");
   cmd->add_flag("--json", args.json, "Print one JSON object");
   cmd->callback([] {
-    const QuantSpec spec = make_quant_spec(args.format, args.rounding, 1);
-    if (args.device == "cuda")
-      throw InvalidInput("--device cuda: this build of swalp has no CUDA kernels; accepted: cpu");
-    if (args.device != "cpu")
+    if (args.device != "cpu" && args.device != "cuda")
       throw InvalidInput("bad --device '" + args.device + "'; accepted: cpu, cuda");
-    const auto t = bench::time_quantize(spec, args.n, args.threads, args.repetitions);
-    if (args.json)
-      std::printf("%s\n", t.json().c_str());
-    else
-      std::printf(
-          "%s %s on %zu values, %d threads: %.3f Gelem/s; memory copy %.3f Gelem/s (%.0f%% of "
-          "copy)\n",
-          t.format.c_str(), t.rounding.c_str(), t.n, t.threads, t.gelem_s, t.copy_gelem_s,
-          100 * t.ratio());
+    // Every spelling is checked before the first timing.
+    std::vector<QuantSpec> specs;
+    for (const std::string& format : formats_of(args.format))
+      for (const std::string& rounding : roundings_of(args.rounding))
+        specs.push_back(make_quant_spec(format, rounding, 1));
+    nlohmann::json all = nlohmann::json::array();
+    for (const QuantSpec& spec : specs) {
+      const auto t = time_on_device(spec);
+      if (args.json)
+        std::printf("%s\n", t.json().c_str());
+      else if (t.device == "cuda")
+        std::printf(
+            "%s %s on %zu values, cuda: %.3f Gelem/s (%.1f GB/s read + write); device copy "
+            "%.3f Gelem/s (%.0f%% of copy)\n",
+            t.format.c_str(), t.rounding.c_str(), t.n, t.gelem_s, t.gelem_s * 8, t.copy_gelem_s,
+            100 * t.ratio());
+      else
+        std::printf(
+            "%s %s on %zu values, %d threads: %.3f Gelem/s; memory copy %.3f Gelem/s (%.0f%% of "
+            "copy)\n",
+            t.format.c_str(), t.rounding.c_str(), t.n, t.threads, t.gelem_s, t.copy_gelem_s,
+            100 * t.ratio());
+      std::fflush(stdout);
+      all.push_back(nlohmann::json::parse(t.json()));
+    }
     if (!args.out.empty())
       io::write_file_atomic(args.out + "/summary.json",
-                            nlohmann::json::parse(t.json()).dump(2) + "\n");
+                            (all.size() == 1 ? all[0] : all).dump(2) + "\n");
   });
 }
 

@@ -76,6 +76,11 @@ check "formats --json" [ "$("$swalp" formats --json | grep -c '"max"')" -ge 9 ]
 
 # bench quantize --json has the contract's keys.
 "$swalp" bench quantize --format fp16 --n 100000 --repetitions 1 --json > "$work/bench.json"
+# --format all --rounding all: one row per benchmarked format and rounding mode, all in summary.json.
+"$swalp" bench quantize --format all --rounding all --n 4096 --repetitions 1 --out "$work" > "$work/all.txt"
+check "bench quantize sweeps formats x roundings" [ "$(wc -l < "$work/all.txt")" -ge 100 ]
+check "the sweep has every rounding" bash -c "for r in nearest stochastic zero up down; do grep -q \"fp8e4m3 \$r on\" '$work/all.txt' || exit 1; done"
+check "the sweep's summary lists every row" [ "$(grep -c '"format"' "$work/summary.json")" -eq "$(wc -l < "$work/all.txt")" ]
 for key in format rounding device threads n gelem_s copy_gelem_s ratio; do
   check "bench json has $key" grep -q "\"$key\"" "$work/bench.json"
 done
