@@ -23,7 +23,7 @@ namespace {
 
 struct ReproduceArgs {
   std::string experiment = "fashion-mnist", model = "mlp", format = "bfp", rounding = "stochastic";
-  std::string out, seeds = "1,2,3", word_lengths = "4,6";
+  std::string out, seeds = "1,2,3", word_lengths = "4,6", device = "cpu";
   int epochs = 15, word_length = 8, swa_start = 0, swa_every = 0, batch_size = 128, threads = 0;
   double lr_init = 0.05, swa_lr = 0.01;
   int64_t limit_train = 0, limit_test = 0;
@@ -111,6 +111,7 @@ void register_reproduce(CLI::App& app) {
   cmd->add_option("--limit-test", args.limit_test, "Use at most this many test examples (0 = all)");
   cmd->add_option("--threads", args.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--device", args.device, "cpu | cuda | auto")->capture_default_str();
   cmd->add_option("--out", args.out, "Directory for summary.json, table.md and metrics.csv");
   cmd->callback([] {
     using namespace engine;
@@ -118,6 +119,7 @@ void register_reproduce(CLI::App& app) {
     if (args.format != "bfp")
       throw InvalidInput("bad --format '" + args.format + "'; accepted: bfp");
     parse_rounding(args.rounding);
+    resolve_device(args.device);
     const std::vector<int> seeds = parse_int_list(args.seeds, "--seeds");
     const std::vector<int> sweep = args.word_lengths.empty()
                                        ? std::vector<int>{}
@@ -139,6 +141,7 @@ void register_reproduce(CLI::App& app) {
                          " leaves no epoch to average; it must be below --epochs " +
                          std::to_string(base.epochs));
     base.batch_size = args.batch_size;
+    base.device = args.device;
     base.swa_every = args.swa_every;
     base.in_channels = data.channels();
     base.classes = train_set.classes;

@@ -39,5 +39,8 @@ check "unknown model exits 2" [ $? -eq 2 ]
 check "unknown model lists models" grep -q "accepted: logreg, mlp, cnn" "$work/bad.txt"
 "$swalp" reproduce --epochs 3 --swa-start 3 2> "$work/bad2.txt" > /dev/null
 check "swa-start past the end exits 2" [ $? -eq 2 ]
+"$swalp" reproduce --experiment synthetic --device tpu --out "$work/bad-device" > /dev/null 2> "$work/bad.txt"
+check "bad device exits 2" [ $? -eq 2 ]
+check "bad device lists devices" grep -q "accepted: cpu, cuda, auto" "$work/bad.txt"
 
 finish
