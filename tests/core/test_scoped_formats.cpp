@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "swalp/codes.h"
 #include "swalp/error.h"
 #include "test_util.h"
 
@@ -76,6 +77,36 @@ TEST(ScopedFormats, ThreeDimensionalShapesAndLongScopes) {
       test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 1), long_rows,
                                      {2, 40000});
     }
+}
+
+TEST(ScopedFormats, Dt8NearestAtEveryBucketEdgeMagnitudeAndMidpoint) {
+  // The nearest fast path rounds through one table word per 16-bit bucket of |x| / max: every
+  // bucket's first and last float, every magnitude and every midpoint +-3 ulps, both signs, at
+  // scale 1 and at a scale whose division rounds (3).
+  std::vector<float> magnitudes;
+  for (uint32_t key = 0; key <= 0x3f80; ++key)
+    for (uint32_t low : {0x0000u, 0x0001u, 0x7fffu, 0xfffeu, 0xffffu}) {
+      if ((key << 16 | low) <= 0x3f800000u) magnitudes.push_back(test::float_of(key << 16 | low));
+    }
+  const auto& table = dt8_magnitudes();
+  for (size_t k = 0; k < table.size(); ++k) {
+    std::vector<float> centres = {table[k]};
+    if (k + 1 < table.size()) centres.push_back(float((double(table[k]) + table[k + 1]) / 2));
+    for (float c : centres)
+      for (int step = -3; step <= 3; ++step) {
+        const float v = test::float_of(uint32_t(int64_t(test::bits_of(c)) + step));
+        if (v >= 0 && v <= 1) magnitudes.push_back(v);
+      }
+  }
+  for (float scale : {1.0f, 3.0f}) {
+    std::vector<float> data = {scale};  // the maximum
+    for (float v : magnitudes) {
+      data.push_back(v * scale);
+      data.push_back(-v * scale);
+    }
+    for (const char* spelling : {"dt8", "dt8:block64"})
+      test::expect_matches_reference(make_quant_spec(spelling, "nearest"), data);
+  }
 }
 
 TEST(ScopedFormats, AllZeroScopesQuantizeToZeroAndNanScopesToNan) {

@@ -99,6 +99,10 @@ void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse,
   for (; i < n; ++i) out[i] = NearestCode(table, in[i], inverse);
 }
 
+void FillRandom24Impl(uint64_t seed, uint64_t stream, size_t first_index, size_t count, int32_t* out) {
+  FillRandom24(seed, stream, first_index, count, out);
+}
+
 void EncodeStochasticImpl(const Codec& c, const float* in, size_t n, size_t first_index,
                           float inverse, uint64_t seed, uint64_t stream, uint8_t* out) {
   constexpr size_t kPiece = 1024;
@@ -131,6 +135,11 @@ namespace swalp::detail {
 HWY_EXPORT(AbsBitsMaxImpl);
 HWY_EXPORT(EncodeNearestImpl);
 HWY_EXPORT(EncodeStochasticImpl);
+HWY_EXPORT(FillRandom24Impl);
+
+void fill_random24(uint64_t seed, uint64_t stream, size_t first_index, size_t count, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(FillRandom24Impl)(seed, stream, first_index, count, out);
+}
 
 uint32_t abs_bits_max(const float* in, size_t n) {
   return HWY_DYNAMIC_DISPATCH(AbsBitsMaxImpl)(in, n);

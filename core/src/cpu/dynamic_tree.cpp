@@ -1,11 +1,15 @@
-// dt8 fast path: per-scope absmax, then a binary search of the 128 magnitudes per element.
-// Scalar with OpenMP: the code table is not a power-of-two grid, so there is no bit trick.
+// dt8 fast path: per-scope absmax, then a bucket lookup of the 128 magnitudes per element.
+// Scalar with OpenMP (the code table is not a power-of-two grid, so there is no bit trick), but
+// walked scope by scope: every element knows its scope without a division, and the maxima of
+// contiguous scopes come from the SIMD absmax of the codec kernels.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "cpu/codec_kernels.h"
 #include "cpu/kernel_params.h"
 #include "swalp/codes.h"
 #include "swalp/error.h"
@@ -13,55 +17,51 @@
 
 namespace swalp::detail {
 
-void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
-                           float* out) {
-  const size_t n = layout.n;
-  std::vector<uint32_t> absmax(layout.num_scopes(), 0);
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, in + i, sizeof bits);
-    uint32_t& m = absmax[layout.scope_of(i)];
-    m = std::max(m, bits & 0x7fffffffu);
-  }
-  for (uint32_t m : absmax)
-    if (m == 0x7f800000u)
-      throw InvalidInput("format " + format.spelling +
-                         " cannot encode Inf: a scope holds an infinite value");
-  const auto& table = dt8_magnitudes();
-  // Lower neighbour lookup: normalized magnitudes are in [0, 1]; the top 16 bits of a float
-  // (exponent and 7 mantissa bits) pick a bucket holding at most a couple of table entries.
-  static const std::vector<uint8_t> bucket_floor = [&table] {
-    std::vector<uint8_t> floor_index((0x3f800000u >> 16) + 1);
-    for (uint32_t bucket = 0; bucket < floor_index.size(); ++bucket) {
+namespace {
+
+// Lower neighbour lookup: normalized magnitudes are in [0, 1]; the top 16 bits of a float
+// (exponent and 7 mantissa bits) pick a bucket holding at most a couple of table entries.
+const std::vector<uint8_t>& bucket_floor() {
+  static const std::vector<uint8_t> floor_index = [] {
+    const auto& table = dt8_magnitudes();
+    std::vector<uint8_t> index((0x3f800000u >> 16) + 1);
+    for (uint32_t bucket = 0; bucket < index.size(); ++bucket) {
       const uint32_t first_bits = bucket << 16;
       float first;
       std::memcpy(&first, &first_bits, sizeof first);
       uint8_t j = 0;
       while (j + 1 < int(table.size()) && table[j + 1] <= first) ++j;
-      floor_index[bucket] = j;
+      index[bucket] = j;
     }
-    return floor_index;
+    return index;
   }();
-#pragma omp parallel for schedule(static) if (n > 8 * kChunk)
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t m_bits = absmax[layout.scope_of(i)];
-    if (m_bits > 0x7f800000u) {
-      out[i] = std::numeric_limits<float>::quiet_NaN();
-      continue;
-    }
-    if (m_bits == 0) {
-      out[i] = in[i];
-      continue;
-    }
+  return floor_index;
+}
+
+// One element of a scope whose absolute maximum has the bit pattern m_bits.
+struct ElementRounder {
+  Rounding rounding;
+  uint64_t seed, stream, index_offset;
+  const std::array<float, 128>& table = dt8_magnitudes();
+  const std::vector<uint8_t>& floor_of = bucket_floor();
+
+  float operator()(float x, uint32_t m_bits, size_t i) const {
+    return round(x, m_bits, rounding == Rounding::kStochastic
+                                ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8)
+                                : 0u);
+  }
+
+  // The same with the element's top 24 Philox bits given (drawn in bulk by the caller).
+  float round(float x, uint32_t m_bits, uint32_t random24) const {
+    if (m_bits > 0x7f800000u) return std::numeric_limits<float>::quiet_NaN();
+    if (m_bits == 0) return x;
     float m;
     std::memcpy(&m, &m_bits, sizeof m);
-    const float x = in[i];
     const bool negative = std::signbit(x);
     const float normalized = std::fabs(x) / m;
     uint32_t normalized_bits;
     std::memcpy(&normalized_bits, &normalized, sizeof normalized_bits);
-    size_t lower = bucket_floor[normalized_bits >> 16];
+    size_t lower = floor_of[normalized_bits >> 16];
     while (lower + 1 < table.size() && table[lower + 1] <= normalized) ++lower;
     const size_t hi = lower + 1;  // first magnitude above `normalized`
     size_t pick = hi - 1;
@@ -83,14 +83,169 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
           up = negative;
           break;
         case Rounding::kStochastic:
-          up = double(philox_bits(seed, stream, index_offset + i) >> 8) <
-               below / (below + above) * 16777216.0;
+          up = double(random24) < below / (below + above) * 16777216.0;
           break;
       }
       pick = up ? hi : hi - 1;
     }
-    out[i] = std::copysign(table[pick] * m, x);
+    return std::copysign(table[pick] * m, x);
   }
+};
+
+// Nearest rounding in one lookup: per bucket of the normalized magnitude's top 16 bits (at most
+// one rounding midpoint in each, checked when built), the indices below and above the midpoint
+// and the low 16 bits of the first float that rounds up, found with ElementRounder itself
+// (scale 1), so the table gives its picks by construction. Empty if a bucket held two.
+struct NearestBucket {
+  uint16_t threshold;
+  uint8_t below, above;
+};
+const std::vector<NearestBucket>& nearest_buckets() {
+  static const std::vector<NearestBucket> buckets = []() -> std::vector<NearestBucket> {
+    const ElementRounder round{Rounding::kNearest, 0, 0, 0};
+    const auto& table = dt8_magnitudes();
+    const uint32_t one_bits = 0x3f800000u;
+    const auto pick = [&](uint32_t bits) {
+      float v;
+      std::memcpy(&v, &bits, sizeof v);
+      return size_t(std::lower_bound(table.begin(), table.end(), round(v, one_bits, 0)) - table.begin());
+    };
+    std::vector<NearestBucket> out((one_bits >> 16) + 1);
+    for (uint32_t key = 0; key < out.size(); ++key) {
+      const uint32_t first = key << 16, last = key == (one_bits >> 16) ? first : first | 0xffff;
+      const size_t below = pick(first), above = pick(last);
+      if (above > below + 1) return {};
+      uint32_t low = first, high = last + 1;  // the first pattern that rounds above `below`
+      while (low < high) {
+        const uint32_t mid = low + (high - low) / 2;
+        if (pick(mid) > below) high = mid;
+        else low = mid + 1;
+      }
+      if (low <= last && pick(last) != pick(low)) return {};
+      out[key] = {uint16_t(low > last ? 0 : low & 0xffff), uint8_t(below), uint8_t(low > last ? below : above)};
+    }
+    return out;
+  }();
+  return buckets;
+}
+
+// Calls visit(begin, end, scope) for every run of consecutive elements in one scope, in
+// parallel over rows (or, for one tensor-wide scope, over chunks). Column scopes interleave
+// within a row: visit then gets single elements.
+template <class Visit>
+void for_each_run(const ScopeLayout& layout, const Visit& visit) {
+  const int64_t n = int64_t(layout.n);
+  const bool parallel = layout.n > 8 * kChunk;
+  switch (layout.scope.kind) {
+    case ScopeKind::kTensor: {
+      const int64_t piece = 16 * int64_t(kChunk);
+#pragma omp parallel for schedule(static) if (parallel)
+      for (int64_t begin = 0; begin < n; begin += piece) visit(size_t(begin), size_t(std::min(n, begin + piece)), 0);
+      return;
+    }
+    case ScopeKind::kRow: {
+      const int64_t rows = int64_t(layout.rows), cols = int64_t(layout.cols);
+#pragma omp parallel for schedule(static) if (parallel)
+      for (int64_t r = 0; r < rows; ++r) visit(size_t(r * cols), size_t((r + 1) * cols), size_t(r));
+      return;
+    }
+    case ScopeKind::kBlock: {
+      const int64_t length = int64_t(layout.last_dim), block = layout.scope.block;
+      const int64_t per_row = int64_t(layout.blocks_per_row()), rows = length == 0 ? 0 : n / length;
+#pragma omp parallel for schedule(static) if (parallel)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t b = 0; b < per_row; ++b) {
+          const int64_t begin = r * length + b * block;
+          visit(size_t(begin), size_t(std::min(begin + block, (r + 1) * length)), size_t(r * per_row + b));
+        }
+      return;
+    }
+    case ScopeKind::kCol: {
+      const int64_t rows = int64_t(layout.rows), cols = int64_t(layout.cols);
+#pragma omp parallel for schedule(static) if (parallel)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) visit(size_t(r * cols + c), size_t(r * cols + c + 1), size_t(c));
+      return;
+    }
+  }
+}
+
+// Bit patterns of every scope's absolute maximum (NaN patterns above 0x7f800000).
+std::vector<uint32_t> scope_maxima(const ScopeLayout& layout, const float* in) {
+  std::vector<uint32_t> absmax(layout.num_scopes(), 0);
+  if (layout.scope.kind == ScopeKind::kTensor) {
+    uint32_t best = 0;
+    const int64_t n = int64_t(layout.n), piece = 16 * int64_t(kChunk);
+#pragma omp parallel for schedule(static) reduction(max : best) if (layout.n > 8 * kChunk)
+    for (int64_t begin = 0; begin < n; begin += piece)
+      best = std::max(best, abs_bits_max(in + begin, size_t(std::min(n - begin, piece))));
+    if (!absmax.empty()) absmax[0] = best;
+  } else if (layout.scope.kind == ScopeKind::kCol) {
+    for (size_t r = 0; r < layout.rows; ++r)  // row by row, into every column's maximum
+      for (size_t c = 0; c < layout.cols; ++c) {
+        uint32_t bits;
+        std::memcpy(&bits, in + r * layout.cols + c, sizeof bits);
+        absmax[c] = std::max(absmax[c], bits & 0x7fffffffu);
+      }
+  } else {
+    for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
+      absmax[scope] = abs_bits_max(in + begin, end - begin);
+    });
+  }
+  return absmax;
+}
+
+}  // namespace
+
+void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
+                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
+                           float* out) {
+  const std::vector<uint32_t> absmax = scope_maxima(layout, in);
+  for (uint32_t m : absmax)
+    if (m == 0x7f800000u)
+      throw InvalidInput("format " + format.spelling +
+                         " cannot encode Inf: a scope holds an infinite value");
+  const ElementRounder round{rounding, seed, stream, index_offset};
+  const std::vector<NearestBucket>& buckets = nearest_buckets();
+  if (rounding == Rounding::kNearest && !buckets.empty()) {
+    const auto& table = dt8_magnitudes();
+    for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
+      const uint32_t m_bits = absmax[scope];
+      if (m_bits == 0 || m_bits > 0x7f800000u) {  // zeros stay, a NaN scope becomes NaN
+        for (size_t i = begin; i < end; ++i) out[i] = round(in[i], m_bits, i);
+        return;
+      }
+      float m;
+      std::memcpy(&m, &m_bits, sizeof m);
+      for (size_t i = begin; i < end; ++i) {
+        const float normalized = std::fabs(in[i]) / m;
+        uint32_t bits;
+        std::memcpy(&bits, &normalized, sizeof bits);
+        const NearestBucket b = buckets[bits >> 16];
+        out[i] = std::copysign(table[(bits & 0xffff) >= b.threshold ? b.above : b.below] * m, in[i]);
+      }
+    });
+    return;
+  }
+  if (rounding == Rounding::kStochastic && layout.scope.kind != ScopeKind::kCol) {
+    // The random bits of a run drawn in bulk (SIMD Philox), a piece at a time.
+    for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
+      constexpr size_t kPiece = 1024;
+      int32_t random24[kPiece];
+      const uint32_t m_bits = absmax[scope];
+      for (size_t piece = begin; piece < end; piece += kPiece) {
+        const size_t count = std::min(kPiece, end - piece);
+        fill_random24(seed, stream, index_offset + piece, count, random24);
+        for (size_t j = 0; j < count; ++j)
+          out[piece + j] = round.round(in[piece + j], m_bits, uint32_t(random24[j]));
+      }
+    });
+    return;
+  }
+  for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
+    const uint32_t m_bits = absmax[scope];
+    for (size_t i = begin; i < end; ++i) out[i] = round(in[i], m_bits, i);
+  });
 }
 
 }  // namespace swalp::detail
