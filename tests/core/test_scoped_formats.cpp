@@ -153,8 +153,11 @@ TEST(ScopedFormats, BfpEqualsFixedWhenTheMaximumIsInHalfOpenUnitRange) {
                                rounding_name(r), 8),
                in.data(), fixed.data(), in.size());
       // They differ only at -1, which fixed point can reach and bfp (symmetric) cannot.
-      for (size_t i = 0; i < in.size(); ++i)
-        if (fixed[i] != -1.0f) ASSERT_EQ(bfp[i], fixed[i]) << "wl " << wl << " x " << in[i];
+      for (size_t i = 0; i < in.size(); ++i) {
+        if (fixed[i] != -1.0f) {
+          ASSERT_EQ(bfp[i], fixed[i]) << "wl " << wl << " x " << in[i];
+        }
+      }
     }
   }
 }

@@ -86,7 +86,7 @@ struct ElementRounder {
           up = double(random24) < below / (below + above) * 16777216.0;
           break;
       }
-      pick = up ? hi : hi - 1;
+      pick = hi - 1 + size_t(up);  // no branch: stochastic decisions are unpredictable
     }
     return std::copysign(table[pick] * m, x);
   }
@@ -227,18 +227,32 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
     });
     return;
   }
-  if (rounding == Rounding::kStochastic && layout.scope.kind != ScopeKind::kCol) {
-    // The random bits of a run drawn in bulk (SIMD Philox), a piece at a time.
-    for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
-      constexpr size_t kPiece = 1024;
+  if (rounding == Rounding::kStochastic) {
+    // The random bits drawn in bulk (SIMD Philox), a piece at a time: along each run, or for
+    // column scopes along each row, whose elements take their columns' maxima.
+    constexpr size_t kPiece = 1024;
+    const auto round_piece = [&](size_t begin, size_t end, const auto& max_of) {
       int32_t random24[kPiece];
-      const uint32_t m_bits = absmax[scope];
       for (size_t piece = begin; piece < end; piece += kPiece) {
         const size_t count = std::min(kPiece, end - piece);
         fill_random24(seed, stream, index_offset + piece, count, random24);
         for (size_t j = 0; j < count; ++j)
-          out[piece + j] = round.round(in[piece + j], m_bits, uint32_t(random24[j]));
+          out[piece + j] = round.round(in[piece + j], max_of(piece + j), uint32_t(random24[j]));
       }
+    };
+    if (layout.scope.kind == ScopeKind::kCol) {
+      const int64_t rows = int64_t(layout.rows);
+      const size_t cols = layout.cols;
+#pragma omp parallel for schedule(static) if (layout.n > 8 * kChunk)
+      for (int64_t r = 0; r < rows; ++r) {
+        const size_t first = size_t(r) * cols;
+        round_piece(first, first + cols, [&](size_t i) { return absmax[i - first]; });
+      }
+      return;
+    }
+    for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
+      const uint32_t m_bits = absmax[scope];
+      round_piece(begin, end, [m_bits](size_t) { return m_bits; });
     });
     return;
   }
