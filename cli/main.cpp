@@ -27,17 +27,32 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Name the choices at the deepest subcommand given (`swalp theory` lists its experiments).
+    // Name the choices at the deepest subcommand given (`swalp theory` lists its experiments),
+    // and the word that is none of them (`swalp trian`), if that is what went wrong.
     const CLI::App* level = &app;
-    while (!level->get_subcommands().empty() &&
-           !level->get_subcommands().front()->get_subcommands({}).empty())
-      level = level->get_subcommands().front();
+    std::string unknown;
+    for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+      const CLI::App* next = nullptr;
+      for (const CLI::App* sub : level->get_subcommands({}))
+        if (sub->get_name() == argv[i]) next = sub;
+      if (!next) {
+        if (!level->get_subcommands({}).empty()) unknown = argv[i];
+        break;
+      }
+      level = next;
+    }
+    std::string path;
+    for (const CLI::App* at = level; at != &app; at = at->get_parent()) path = " " + at->get_name() + path;
+    path = "swalp" + path;
     std::string subcommands;
     for (const CLI::App* sub : level->get_subcommands({}))
       subcommands += (subcommands.empty() ? "" : ", ") + sub->get_name();
-    const std::string path = level == &app ? "swalp" : "swalp " + level->get_name();
-    std::fprintf(stderr, "swalp: error: %s (subcommands: %s; see %s --help)\n", e.what(),
-                 subcommands.c_str(), path.c_str());
+    const std::string problem = unknown.empty() ? e.what() : "unknown subcommand '" + unknown + "'";
+    if (subcommands.empty())  // a command's own options: its help lists them
+      std::fprintf(stderr, "swalp: error: %s (see %s --help)\n", problem.c_str(), path.c_str());
+    else
+      std::fprintf(stderr, "swalp: error: %s (subcommands: %s; see %s --help)\n", problem.c_str(),
+                   subcommands.c_str(), path.c_str());
     return 2;
   } catch (const swalp::InvalidInput& e) {
     std::fprintf(stderr, "swalp: error: %s\n", e.what());

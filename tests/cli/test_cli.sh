@@ -106,6 +106,9 @@ expect_error "row scope needs 2-D" 2 "needs a shape with 2 or more dimensions" "
 expect_error "missing --format" 2 "--format is required" "$swalp" quantize --text
 expect_error "missing input file" 2 "cannot open input file" "$swalp" quantize --format fp16 --in "$work/none"
 expect_error "unknown subcommand" 2 "subcommands: formats, quantize" "$swalp" frobnicate
+expect_error "unknown subcommand named" 2 "unknown subcommand 'frobnicate'" "$swalp" frobnicate
+expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: train, zipml, comm, quantize; see swalp bench --help)" "$swalp" bench frob
+expect_error "a command's bad option points at its help" 2 "(see swalp bench quantize --help)" "$swalp" bench quantize --format
 expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
 expect_error "bad error-stats data" 2 "gaussian:N needs N a positive multiple of 256" "$swalp" error-stats --data gaussian:100
 expect_error "corrupt data file" 2 "not an IDX file" "$swalp" error-stats --data "$work/in.raw"
