@@ -82,7 +82,8 @@ TEST(ScopedFormats, ThreeDimensionalShapesAndLongScopes) {
 TEST(ScopedFormats, Dt8NearestAtEveryBucketEdgeMagnitudeAndMidpoint) {
   // The nearest fast path rounds through one table word per 16-bit bucket of |x| / max: every
   // bucket's first and last float, every magnitude and every midpoint +-3 ulps, both signs, at
-  // scale 1 and at a scale whose division rounds (3).
+  // scale 1 and at a scale whose division rounds (3); every SIMD target, and the scalar path of
+  // column scopes.
   std::vector<float> magnitudes;
   for (uint32_t key = 0; key <= 0x3f80; ++key)
     for (uint32_t low : {0x0000u, 0x0001u, 0x7fffu, 0xfffeu, 0xffffu}) {
@@ -104,8 +105,12 @@ TEST(ScopedFormats, Dt8NearestAtEveryBucketEdgeMagnitudeAndMidpoint) {
       data.push_back(v * scale);
       data.push_back(-v * scale);
     }
-    for (const char* spelling : {"dt8", "dt8:block64"})
-      test::expect_matches_reference(make_quant_spec(spelling, "nearest"), data);
+    test::for_each_simd_target([&] {
+      for (const char* spelling : {"dt8", "dt8:block64"})
+        test::expect_matches_reference(make_quant_spec(spelling, "nearest"), data);
+      test::expect_matches_reference(make_quant_spec("dt8:col", "nearest"), data,
+                                     {1, int64_t(data.size())});
+    });
   }
 }
 

@@ -12,18 +12,8 @@
 
 #include "cpu/codec_kernels.h"
 #include "cpu/philox_fill-inl.h"
+#include "cpu/table_lookup.h"
 
-#ifndef SWALP_CPU_CODEC_LOOKUP_DEFINED
-#define SWALP_CPU_CODEC_LOOKUP_DEFINED
-namespace swalp::detail {
-// entries[j] = table[keys[j]]. Compiled for the baseline target, outside the per-target code:
-// scalar loads beat the AVX2 gather instruction on the machines we measured.
-inline void LookupEntries(const int32_t* table, const int32_t* keys, int32_t* entries, size_t n) {
-#pragma GCC unroll 8
-  for (size_t j = 0; j < n; ++j) entries[j] = table[keys[j]];
-}
-}  // namespace swalp::detail
-#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace swalp::detail {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cpu/codec_kernels.h"
+#include "cpu/dt8_kernels.h"
 #include "cpu/kernel_params.h"
 #include "swalp/codes.h"
 #include "swalp/error.h"
@@ -93,27 +94,24 @@ struct ElementRounder {
 };
 
 // Nearest rounding in one lookup: per bucket of the normalized magnitude's top 16 bits (at most
-// one rounding midpoint in each, checked when built), the indices below and above the midpoint
-// and the low 16 bits of the first float that rounds up, found with ElementRounder itself
-// (scale 1), so the table gives its picks by construction. Empty if a bucket held two.
-struct NearestBucket {
-  uint16_t threshold;
-  uint8_t below, above;
-};
-const std::vector<NearestBucket>& nearest_buckets() {
-  static const std::vector<NearestBucket> buckets = []() -> std::vector<NearestBucket> {
+// one rounding midpoint in each, checked when built), one word t | below << 16 | above << 24:
+// the magnitude indices below and above the midpoint and the low 16 bits of the first float
+// that rounds up, found with ElementRounder itself (scale 1), so the table gives its picks by
+// construction (dt8_kernels.h reads it). Empty if a bucket held two midpoints.
+const std::vector<int32_t>& nearest_words() {
+  static const std::vector<int32_t> words = []() -> std::vector<int32_t> {
     const ElementRounder round{Rounding::kNearest, 0, 0, 0};
     const auto& table = dt8_magnitudes();
     const uint32_t one_bits = 0x3f800000u;
     const auto pick = [&](uint32_t bits) {
       float v;
       std::memcpy(&v, &bits, sizeof v);
-      return size_t(std::lower_bound(table.begin(), table.end(), round(v, one_bits, 0)) - table.begin());
+      return uint32_t(std::lower_bound(table.begin(), table.end(), round(v, one_bits, 0)) - table.begin());
     };
-    std::vector<NearestBucket> out((one_bits >> 16) + 1);
+    std::vector<int32_t> out((one_bits >> 16) + 1);
     for (uint32_t key = 0; key < out.size(); ++key) {
       const uint32_t first = key << 16, last = key == (one_bits >> 16) ? first : first | 0xffff;
-      const size_t below = pick(first), above = pick(last);
+      const uint32_t below = pick(first), above = pick(last);
       if (above > below + 1) return {};
       uint32_t low = first, high = last + 1;  // the first pattern that rounds above `below`
       while (low < high) {
@@ -122,11 +120,12 @@ const std::vector<NearestBucket>& nearest_buckets() {
         else low = mid + 1;
       }
       if (low <= last && pick(last) != pick(low)) return {};
-      out[key] = {uint16_t(low > last ? 0 : low & 0xffff), uint8_t(below), uint8_t(low > last ? below : above)};
+      const uint32_t threshold = low > last ? 0 : low & 0xffff;
+      out[key] = int32_t(threshold | below << 16 | (low > last ? below : above) << 24);
     }
     return out;
   }();
-  return buckets;
+  return words;
 }
 
 // Calls visit(begin, end, scope) for every run of consecutive elements in one scope, in
@@ -206,9 +205,9 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       throw InvalidInput("format " + format.spelling +
                          " cannot encode Inf: a scope holds an infinite value");
   const ElementRounder round{rounding, seed, stream, index_offset};
-  const std::vector<NearestBucket>& buckets = nearest_buckets();
-  if (rounding == Rounding::kNearest && !buckets.empty()) {
-    const auto& table = dt8_magnitudes();
+  const std::vector<int32_t>& words = nearest_words();
+  if (rounding == Rounding::kNearest && !words.empty() && layout.scope.kind != ScopeKind::kCol) {
+    const float* magnitudes = dt8_magnitudes().data();
     for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
       const uint32_t m_bits = absmax[scope];
       if (m_bits == 0 || m_bits > 0x7f800000u) {  // zeros stay, a NaN scope becomes NaN
@@ -217,14 +216,27 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       }
       float m;
       std::memcpy(&m, &m_bits, sizeof m);
-      for (size_t i = begin; i < end; ++i) {
-        const float normalized = std::fabs(in[i]) / m;
-        uint32_t bits;
-        std::memcpy(&bits, &normalized, sizeof bits);
-        const NearestBucket b = buckets[bits >> 16];
-        out[i] = std::copysign(table[(bits & 0xffff) >= b.threshold ? b.above : b.below] * m, in[i]);
-      }
+      dt8_nearest(words.data(), magnitudes, in + begin, end - begin, m, out + begin);
     });
+    return;
+  }
+  if (rounding == Rounding::kNearest && !words.empty() && layout.scope.kind == ScopeKind::kCol) {
+    // Column scopes: a row at a time through the vector kernel would be one call per element;
+    // instead one row's elements each read their column's maximum.
+    const float* magnitudes = dt8_magnitudes().data();
+    const int64_t rows = int64_t(layout.rows);
+    const size_t cols = layout.cols;
+#pragma omp parallel for schedule(static) if (layout.n > 8 * kChunk)
+    for (int64_t r = 0; r < rows; ++r)
+      for (size_t c = 0; c < cols; ++c) {
+        const size_t i = size_t(r) * cols + c;
+        const uint32_t m_bits = absmax[c];
+        float m;
+        std::memcpy(&m, &m_bits, sizeof m);
+        out[i] = m_bits == 0 || m_bits > 0x7f800000u
+                     ? round(in[i], m_bits, i)
+                     : dt8_nearest_one(words.data(), magnitudes, in[i], m);
+      }
     return;
   }
   if (rounding == Rounding::kStochastic) {

@@ -1,0 +1,28 @@
+// The dt8 quantizer's vector kernel for nearest rounding (dt8_kernels.cpp); the scalar path
+// and the table it reads are in dynamic_tree.cpp.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace swalp::detail {
+
+// out[i] = the dt8 value nearest in[i] in a scope whose absolute maximum is m (finite, > 0):
+// magnitudes[k] * m with in[i]'s sign, k from words[top 16 bits of |in[i]| / m], one word per
+// bucket: t | below << 16 | above << 24 (k = above iff the low 16 bits of |in[i]| / m >= t).
+void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n,
+                 float m, float* out);
+
+// The same for one value (the kernel's tail, and scopes that are not contiguous).
+inline float dt8_nearest_one(const int32_t* words, const float* magnitudes, float x, float m) {
+  const float v = std::fabs(x) / m;
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  const int32_t e = words[bits >> 16];
+  const int index = int32_t(bits & 0xffff) >= (e & 0xffff) ? (e >> 24) & 0xff : (e >> 16) & 0xff;
+  return std::copysign(magnitudes[index] * m, x);
+}
+
+}  // namespace swalp::detail
