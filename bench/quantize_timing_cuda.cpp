@@ -22,7 +22,9 @@ void check_cuda(cudaError_t status, const char* what) {
 // A device buffer freed on every path out.
 struct DeviceFloats {
   float* data = nullptr;
-  explicit DeviceFloats(size_t n) { check_cuda(cudaMalloc(&data, n * sizeof(float)), "cudaMalloc"); }
+  explicit DeviceFloats(size_t n) {
+    check_cuda(cudaMalloc(&data, n * sizeof(float)), "cudaMalloc");
+  }
   ~DeviceFloats() { cudaFree(data); }
   DeviceFloats(const DeviceFloats&) = delete;
   DeviceFloats& operator=(const DeviceFloats&) = delete;
@@ -49,32 +51,37 @@ double event_seconds(const Fn& fn) {
 
 QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitions) {
   if (!cuda::available())
-    throw RuntimeFailure("--device cuda: no usable CUDA device (no driver or no GPU); use --device cpu");
+    throw RuntimeFailure(
+        "--device cuda: no usable CUDA device (no driver or no GPU); use --device cpu");
   std::vector<float> host(n), expected(n), got(n);
   fill_bench_input(host.data(), n);
   const std::vector<int64_t> shape = bench_shape(n);
   DeviceFloats in(n), out(n);
-  check_cuda(cudaMemcpy(in.data, host.data(), n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+  check_cuda(cudaMemcpy(in.data, host.data(), n * sizeof(float), cudaMemcpyHostToDevice),
+             "cudaMemcpy");
 
   // The bits first: a fast wrong kernel has no throughput worth reporting.
   quantize(spec, host.data(), expected.data(), n, shape);
   cuda::quantize(spec, in.data, out.data, n, shape);
-  check_cuda(cudaMemcpy(got.data(), out.data, n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+  check_cuda(cudaMemcpy(got.data(), out.data, n * sizeof(float), cudaMemcpyDeviceToHost),
+             "cudaMemcpy");
   if (std::memcmp(got.data(), expected.data(), n * sizeof(float)) != 0) {
     size_t i = 0;
     while (std::memcmp(&got[i], &expected[i], sizeof(float)) == 0) ++i;
-    throw RuntimeFailure("the GPU's " + spec.format.spelling + " output differs from the CPU's at element " +
-                         std::to_string(i) + ": " + std::to_string(got[i]) + " against " +
-                         std::to_string(expected[i]));
+    throw RuntimeFailure("the GPU's " + spec.format.spelling +
+                         " output differs from the CPU's at element " + std::to_string(i) + ": " +
+                         std::to_string(got[i]) + " against " + std::to_string(expected[i]));
   }
 
   double copy_s = 1e30, quantize_s = 1e30;
   for (int r = 0; r < repetitions; ++r) {
     copy_s = std::min(copy_s, event_seconds([&] {
-      check_cuda(cudaMemcpyAsync(out.data, in.data, n * sizeof(float), cudaMemcpyDeviceToDevice),
-                 "cudaMemcpyAsync");
-    }));
-    quantize_s = std::min(quantize_s, event_seconds([&] { cuda::quantize(spec, in.data, out.data, n, shape); }));
+                        check_cuda(cudaMemcpyAsync(out.data, in.data, n * sizeof(float),
+                                                   cudaMemcpyDeviceToDevice),
+                                   "cudaMemcpyAsync");
+                      }));
+    quantize_s = std::min(
+        quantize_s, event_seconds([&] { cuda::quantize(spec, in.data, out.data, n, shape); }));
   }
   QuantizeTiming t;
   t.format = spec.format.spelling;

@@ -39,8 +39,9 @@ bench::QuantizeTiming time_on_device(const QuantSpec& spec) {
 #ifdef SWALP_HAVE_CUDA
     return bench::time_quantize_cuda(spec, args.n, args.repetitions);
 #else
-    throw InvalidInput("--device cuda: this build of swalp has no CUDA kernels (configure with "
-                       "-DSWALP_CUDA=ON); accepted: cpu");
+    throw InvalidInput(
+        "--device cuda: this build of swalp has no CUDA kernels (configure with "
+        "-DSWALP_CUDA=ON); accepted: cpu");
 #endif
   }
   return bench::time_quantize(spec, args.n, args.threads, args.repetitions);

@@ -100,12 +100,11 @@ void register_bench_comm(CLI::App& bench) {
     // Interleaved, so the copy and the codec see the same load; decode reads the nearest
     // message encoded just before it.
     const std::vector<double> seconds = bench::best_seconds_interleaved(
-        a.repetitions,
-        {[&] { std::memcpy(copy.data(), values.data(), n * 4); },
-         [&] { parallel_copy(values.data(), copy.data(), n); },
-         [&] { encode(codec, values.data(), n, stochastic, message); },
-         [&] { encode(codec, values.data(), n, nearest, message); },
-         [&] { decode(codec, message, decoded.data()); }});
+        a.repetitions, {[&] { std::memcpy(copy.data(), values.data(), n * 4); },
+                        [&] { parallel_copy(values.data(), copy.data(), n); },
+                        [&] { encode(codec, values.data(), n, stochastic, message); },
+                        [&] { encode(codec, values.data(), n, nearest, message); },
+                        [&] { decode(codec, message, decoded.data()); }});
     const double copy_s = seconds[0], parallel_copy_s = seconds[1], stochastic_s = seconds[2],
                  encode_s = seconds[3], decode_s = seconds[4];
     const double gb = double(n) * 4 / 1e9;
@@ -136,10 +135,11 @@ void register_bench_comm(CLI::App& bench) {
 #ifdef SWALP_HAVE_MPI
     if (workers > 1) {
       if (print)
-        std::printf("\n%d workers: seconds per exchange (best of %d), %s compressed by all-gather "
-                    "and by reduce-scatter\n%12s %12s %12s %8s %15s %8s\n",
-                    workers, a.repetitions, a.codec.c_str(), "floats", "fp32", "all-gather",
-                    "ratio", "reduce-scatter", "ratio");
+        std::printf(
+            "\n%d workers: seconds per exchange (best of %d), %s compressed by all-gather "
+            "and by reduce-scatter\n%12s %12s %12s %8s %15s %8s\n",
+            workers, a.repetitions, a.codec.c_str(), "floats", "fp32", "all-gather", "ratio",
+            "reduce-scatter", "ratio");
       int64_t break_even = -1;
       for (int k = a.min_log2; k <= a.max_log2; k += 2) {
         const size_t m = size_t(1) << k;

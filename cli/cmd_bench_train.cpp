@@ -94,8 +94,8 @@ void register_bench_train(CLI::App& bench) {
       std::printf(
           "%s, batch %d, %s, %d threads: FP32 %.2f ms/step, %s (%s, every site) %.2f ms/step: "
           "%.2fx\n",
-          args.model.c_str(), args.batch_size, device.str().c_str(), at::get_num_threads(), 1e3 * fp32_s,
-          args.format.c_str(), args.rounding.c_str(), 1e3 * low_s, low_s / fp32_s);
+          args.model.c_str(), args.batch_size, device.str().c_str(), at::get_num_threads(),
+          1e3 * fp32_s, args.format.c_str(), args.rounding.c_str(), 1e3 * low_s, low_s / fp32_s);
     if (!args.out.empty()) io::write_file_atomic(args.out + "/summary.json", result.dump(2) + "\n");
   });
 }

@@ -212,7 +212,8 @@ void register_train(CLI::App& app) {
         {"test_error_sgd", result.test_error_sgd},
         {"test_error_swa", result.test_error_swa < 0 ? nlohmann::json(nullptr)
                                                      : nlohmann::json(result.test_error_swa)},
-        {"state_checksum", result.finished ? nlohmann::json(result.state_checksum) : nlohmann::json(nullptr)},
+        {"state_checksum",
+         result.finished ? nlohmann::json(result.state_checksum) : nlohmann::json(nullptr)},
         {"data_parallel", data_parallel_summary(args, result)}};
     io::write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
     char swa[48] = "";

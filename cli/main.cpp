@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
       level = next;
     }
     std::string path;
-    for (const CLI::App* at = level; at != &app; at = at->get_parent()) path = " " + at->get_name() + path;
+    for (const CLI::App* at = level; at != &app; at = at->get_parent())
+      path = " " + at->get_name() + path;
     path = "swalp" + path;
     std::string subcommands;
     for (const CLI::App* sub : level->get_subcommands({}))

@@ -45,7 +45,8 @@ CompressedExchange compressed_exchange_by_name(const std::string& name) {
 uint64_t fp32_average(float* data, size_t n) {
   int size = 1, rank = 0;
   world(size, rank);
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "Allreduce");
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+            "Allreduce");
   for (size_t i = 0; i < n; ++i) data[i] /= float(size);
   // A ring allreduce sends 2 (N - 1) / N of the message from every worker.
   return uint64_t(2 * (size - 1) * n * sizeof(float) / size);
@@ -67,11 +68,11 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
   codes.resize(n * size);
   all_scales.resize(scales * size);
   check_mpi(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
-                      MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
-        "Allgather");
-  check_mpi(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(), int(scales),
-                      MPI_FLOAT, MPI_COMM_WORLD),
-        "Allgather");
+                          MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
+            "Allgather");
+  check_mpi(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(),
+                          int(scales), MPI_FLOAT, MPI_COMM_WORLD),
+            "Allgather");
   // Sum in rank order, then divide: the same floating-point result on every worker. Decoded
   // values are never -0, so storing the first message equals adding it to zeros. With error
   // feedback this worker's own message is decoded once, into `residual`, and used from there.
@@ -99,12 +100,13 @@ Segment segment_of(size_t n, size_t block, int workers, int w) {
 
 size_t longest_segment(size_t n, size_t block, int workers) {
   size_t longest = 0;
-  for (int w = 0; w < workers; ++w) longest = std::max(longest, segment_of(n, block, workers, w).size());
+  for (int w = 0; w < workers; ++w)
+    longest = std::max(longest, segment_of(n, block, workers, w).size());
   return longest;
 }
 
-uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size_t n,
-                                           size_t block, float* residual, float* owner_residual) {
+uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size_t n, size_t block,
+                                           float* residual, float* owner_residual) {
   int size = 1, rank = 0;
   world(size, rank);
   EncodeOptions eo;
@@ -115,7 +117,8 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   thread_local EncodedMessage reduced;
   outgoing.resize(size_t(size));
   const Segment mine = segment_of(n, block, size, rank);
-  const size_t my_scales = scale_count(mine.size(), block), my_block = decode_block(mine.size(), block);
+  const size_t my_scales = scale_count(mine.size(), block),
+               my_block = decode_block(mine.size(), block);
   uint64_t bytes = 0;
 
   // 1. Segment w of every worker's message to worker w.
@@ -132,13 +135,17 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
     requests.resize(requests.size() + 4);
     MPI_Request* r = &requests[requests.size() - 4];
     check_mpi(MPI_Irecv(incoming_codes.data() + size_t(w) * mine.size(), int(mine.size()),
-                    MPI_UNSIGNED_CHAR, w, 0, MPI_COMM_WORLD, &r[0]), "Irecv");
-    check_mpi(MPI_Irecv(incoming_scales.data() + size_t(w) * my_scales, int(my_scales), MPI_FLOAT, w,
-                    1, MPI_COMM_WORLD, &r[1]), "Irecv");
+                        MPI_UNSIGNED_CHAR, w, 0, MPI_COMM_WORLD, &r[0]),
+              "Irecv");
+    check_mpi(MPI_Irecv(incoming_scales.data() + size_t(w) * my_scales, int(my_scales), MPI_FLOAT,
+                        w, 1, MPI_COMM_WORLD, &r[1]),
+              "Irecv");
     check_mpi(MPI_Isend(out.codes.data(), int(out.codes.size()), MPI_UNSIGNED_CHAR, w, 0,
-                    MPI_COMM_WORLD, &r[2]), "Isend");
+                        MPI_COMM_WORLD, &r[2]),
+              "Isend");
     check_mpi(MPI_Isend(out.scales.data(), int(out.scales.size()), MPI_FLOAT, w, 1, MPI_COMM_WORLD,
-                    &r[3]), "Isend");
+                        &r[3]),
+              "Isend");
     bytes += out.wire_bytes();
   }
   check_mpi(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "Waitall");
@@ -160,7 +167,8 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
       continue;
     }
     const bool own = w == rank;
-    decode(codec, own ? outgoing[size_t(w)].codes.data() : incoming_codes.data() + size_t(w) * mine.size(),
+    decode(codec,
+           own ? outgoing[size_t(w)].codes.data() : incoming_codes.data() + size_t(w) * mine.size(),
            own ? outgoing[size_t(w)].scales.data() : incoming_scales.data() + size_t(w) * my_scales,
            mine.size(), my_block, average.data(), /*accumulate=*/w > 0);
   }
@@ -174,7 +182,8 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
     for (size_t i = 0; i < mine.size(); ++i) average[i] += owner_residual[i];
   encode(codec, average.data(), mine.size(), eo, reduced);
   if (owner_residual) {
-    decode(codec, reduced.codes.data(), reduced.scales.data(), mine.size(), my_block, owner_residual);
+    decode(codec, reduced.codes.data(), reduced.scales.data(), mine.size(), my_block,
+           owner_residual);
     for (size_t i = 0; i < mine.size(); ++i) owner_residual[i] = average[i] - owner_residual[i];
   }
   const size_t workers = size_t(size);
@@ -193,13 +202,14 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   }
   all_codes.resize(n);
   all_scales.resize(total_scales);
-  check_mpi(MPI_Allgatherv(reduced.codes.data(), int(mine.size()), MPI_UNSIGNED_CHAR, all_codes.data(),
-                       code_counts.data(), code_offsets.data(), MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
-        "Allgatherv");
+  check_mpi(
+      MPI_Allgatherv(reduced.codes.data(), int(mine.size()), MPI_UNSIGNED_CHAR, all_codes.data(),
+                     code_counts.data(), code_offsets.data(), MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
+      "Allgatherv");
   check_mpi(MPI_Allgatherv(reduced.scales.data(), int(reduced.scales.size()), MPI_FLOAT,
-                       all_scales.data(), scale_counts.data(), scale_offsets.data(), MPI_FLOAT,
-                       MPI_COMM_WORLD),
-        "Allgatherv");
+                           all_scales.data(), scale_counts.data(), scale_offsets.data(), MPI_FLOAT,
+                           MPI_COMM_WORLD),
+            "Allgatherv");
   for (int w = 0; w < size; ++w) {
     const Segment s = segment_of(n, block, size, w);
     decode(codec, all_codes.data() + s.begin, all_scales.data() + scale_offsets[size_t(w)],

@@ -49,8 +49,8 @@ size_t longest_segment(size_t n, size_t block, int workers);
 // The reduce-scatter exchange. With error feedback, `residual` (n values) receives what this
 // worker's message lost, and `owner_residual` (longest_segment values) is added to the average
 // of this worker's segment before it is encoded again and receives what that encoding lost.
-uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size_t n,
-                                           size_t block, float* residual = nullptr,
+uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size_t n, size_t block,
+                                           float* residual = nullptr,
                                            float* owner_residual = nullptr);
 
 }  // namespace swalp::distributed

@@ -56,14 +56,14 @@ class MpiExchange : public engine::GradientExchange {
     if (!options_.error_feedback) return {};
     // Before the first step after a start (or a restore) the residuals are not built yet: what
     // was restored, or nothing, is carried.
-    at::Tensor flat = !residuals_.empty() ? at::cat(flattened(state_tensors()))
+    at::Tensor flat = !residuals_.empty()  ? at::cat(flattened(state_tensors()))
                       : pending_.defined() ? pending_.contiguous()
                                            : at::zeros({0}, at::kFloat);
     at::Tensor all = at::empty({rank_ == 0 ? size_ : 0, flat.numel()}, at::kFloat);
     check_mpi(MPI_Gather(flat.data_ptr<float>(), int(flat.numel()), MPI_FLOAT,
-                     rank_ == 0 ? all.data_ptr<float>() : nullptr, int(flat.numel()), MPI_FLOAT,
-                     0, MPI_COMM_WORLD),
-          "Gather");
+                         rank_ == 0 ? all.data_ptr<float>() : nullptr, int(flat.numel()), MPI_FLOAT,
+                         0, MPI_COMM_WORLD),
+              "Gather");
     std::vector<at::Tensor> out;
     for (int w = 0; w < (rank_ == 0 ? size_ : 0); ++w) out.push_back(all[w].clone());
     return out;
@@ -136,8 +136,10 @@ class MpiExchange : public engine::GradientExchange {
     for (const at::Tensor& r : state_tensors()) total += r.numel();
     if (total != pending_.numel())
       throw InvalidInput("the checkpoint's error-feedback residuals (" +
-                         std::to_string(pending_.numel()) + " values per worker) do not fit this "
-                         "model and gradient exchange (" + std::to_string(total) + ")");
+                         std::to_string(pending_.numel()) +
+                         " values per worker) do not fit this "
+                         "model and gradient exchange (" +
+                         std::to_string(total) + ")");
     int64_t offset = 0;
     for (at::Tensor& r : state_tensors()) {
       r.view(-1).copy_(pending_.slice(0, offset, offset + r.numel()));

@@ -78,8 +78,9 @@ at::Device resolve_device(const std::string& spelling) {
   if (spelling == "auto") return at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
   if (spelling == "cuda") {
     if (!at::hasCUDA())
-      throw InvalidInput("device cuda: this libtorch has no CUDA or sees no GPU; accepted here: "
-                         "cpu, auto");
+      throw InvalidInput(
+          "device cuda: this libtorch has no CUDA or sees no GPU; accepted here: "
+          "cpu, auto");
     return at::kCUDA;
   }
   throw InvalidInput("bad device '" + spelling + "'; accepted: cpu, cuda, auto");
@@ -160,7 +161,8 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
     exchange->average(gradients);
     if (!device.is_cpu()) {
       const auto parameters = parts_->model->parameters();
-      for (size_t i = 0; i < parameters.size(); ++i) parameters[i].mutable_grad().copy_(gradients[i]);
+      for (size_t i = 0; i < parameters.size(); ++i)
+        parameters[i].mutable_grad().copy_(gradients[i]);
     }
   }
   parts_->sgd_matrices->step(lr);

@@ -67,8 +67,9 @@ void check_segments(size_t n, size_t block, int size, const std::string& name) {
 }
 
 void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int rank, int size) {
-  const std::string name = codec.name + " n=" + std::to_string(n) + " block=" +
-                           std::to_string(block) + (feedback ? " with error feedback" : "");
+  const std::string name = codec.name + " n=" + std::to_string(n) +
+                           " block=" + std::to_string(block) +
+                           (feedback ? " with error feedback" : "");
   check_segments(n, block, size, name);
   std::vector<std::vector<float>> grads;
   for (int r = 0; r < size; ++r) grads.push_back(gradient_of(r, n));
@@ -82,7 +83,8 @@ void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int r
     }
     for (float& v : sum) v /= float(size);
     std::vector<float> data = grads[size_t(rank)], residual(n);
-    const uint64_t bytes = compressed_average(codec, data.data(), n, block, feedback ? residual.data() : nullptr);
+    const uint64_t bytes =
+        compressed_average(codec, data.data(), n, block, feedback ? residual.data() : nullptr);
     expect(same_bits(data.data(), sum.data(), n), name + ": all-gather average");
     expect(bytes == uint64_t(size - 1) * wire(n, block), name + ": all-gather bytes");
   }
@@ -95,10 +97,12 @@ void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int r
     const Segment s = segment_of(n, block, size, w);
     std::vector<float> average(s.size(), 0.0f);
     for (int r = 0; r < size; ++r) {
-      const std::vector<float> d = round_trip(codec, grads[size_t(r)].data() + s.begin, s.size(), block);
+      const std::vector<float> d =
+          round_trip(codec, grads[size_t(r)].data() + s.begin, s.size(), block);
       for (size_t i = 0; i < s.size(); ++i) average[i] = r > 0 ? average[i] + d[i] : d[i];
       if (r == rank)
-        for (size_t i = 0; i < s.size(); ++i) own_loss[s.begin + i] = grads[size_t(r)][s.begin + i] - d[i];
+        for (size_t i = 0; i < s.size(); ++i)
+          own_loss[s.begin + i] = grads[size_t(r)][s.begin + i] - d[i];
     }
     for (float& v : average) v /= float(size);
     if (feedback)
@@ -112,15 +116,16 @@ void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int r
   }
   std::vector<float> data = grads[size_t(rank)], residual(n, 0.0f);
   std::vector<float> owner(longest_segment(n, block, size), 0.0f);
-  const uint64_t bytes = compressed_reduce_scatter_average(
-      codec, data.data(), n, block, feedback ? residual.data() : nullptr,
-      feedback ? owner.data() : nullptr);
+  const uint64_t bytes = compressed_reduce_scatter_average(codec, data.data(), n, block,
+                                                           feedback ? residual.data() : nullptr,
+                                                           feedback ? owner.data() : nullptr);
   expect(same_bits(data.data(), expected.data(), n), name + ": reduce-scatter average");
   expect(bytes == expected_bytes, name + ": reduce-scatter bytes " + std::to_string(bytes) +
                                       " (expected " + std::to_string(expected_bytes) + ")");
   if (feedback) {
     expect(same_bits(residual.data(), own_loss.data(), n), name + ": worker residual");
-    expect(same_bits(owner.data(), owner_loss.data(), owner_loss.size()), name + ": owner residual");
+    expect(same_bits(owner.data(), owner_loss.data(), owner_loss.size()),
+           name + ": owner residual");
   }
   // The same bits on every worker, checked through MPI as well.
   std::vector<float> first(data);
@@ -138,7 +143,8 @@ int main(int argc, char** argv) {
   for (const char* codec : {"dt8", "int8", "fp8e4m3"})
     for (size_t n : {size_t(1), size_t(2), size_t(1000), size_t(4099)})
       for (size_t block : {size_t(0), size_t(7), size_t(256)})
-        for (bool feedback : {false, true}) check_case(codec_by_name(codec), n, block, feedback, rank, size);
+        for (bool feedback : {false, true})
+          check_case(codec_by_name(codec), n, block, feedback, rank, size);
   int all_failures = 0;
   MPI_Allreduce(&failures, &all_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (rank == 0)

@@ -4,16 +4,16 @@
 // Oracle: encode_reference in core/src/codec.cpp.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/codec_kernels.cpp"
+#include "cpu/codec_kernels.h"
+
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "cpu/codec_kernels.h"
 #include "cpu/philox_fill-inl.h"
 #include "cpu/table_lookup.h"
-
 
 HWY_BEFORE_NAMESPACE();
 namespace swalp::detail {
@@ -89,7 +89,8 @@ void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse,
   for (; i < n; ++i) out[i] = NearestCode(table, in[i], inverse);
 }
 
-void FillRandom24Impl(uint64_t seed, uint64_t stream, size_t first_index, size_t count, int32_t* out) {
+void FillRandom24Impl(uint64_t seed, uint64_t stream, size_t first_index, size_t count,
+                      int32_t* out) {
   FillRandom24(seed, stream, first_index, count, out);
 }
 

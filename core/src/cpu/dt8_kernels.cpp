@@ -4,6 +4,8 @@
 // Oracle: the dt8 case of quantize_reference (core/src/ref).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/dt8_kernels.cpp"
+#include "cpu/dt8_kernels.h"
+
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -11,7 +13,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "cpu/dt8_kernels.h"
 #include "cpu/table_lookup.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -65,8 +66,8 @@ namespace swalp::detail {
 
 HWY_EXPORT(Dt8NearestImpl);
 
-void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n,
-                 float m, float* out) {
+void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n, float m,
+                 float* out) {
   HWY_DYNAMIC_DISPATCH(Dt8NearestImpl)(words, magnitudes, in, n, m, out);
 }
 

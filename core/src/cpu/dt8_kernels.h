@@ -12,8 +12,8 @@ namespace swalp::detail {
 // out[i] = the dt8 value nearest in[i] in a scope whose absolute maximum is m (finite, > 0):
 // magnitudes[k] * m with in[i]'s sign, k from words[top 16 bits of |in[i]| / m], one word per
 // bucket: t | below << 16 | above << 24 (k = above iff the low 16 bits of |in[i]| / m >= t).
-void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n,
-                 float m, float* out);
+void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n, float m,
+                 float* out);
 
 // The same for one value (the kernel's tail, and scopes that are not contiguous).
 inline float dt8_nearest_one(const int32_t* words, const float* magnitudes, float x, float m) {

@@ -47,9 +47,10 @@ struct ElementRounder {
   const std::vector<uint8_t>& floor_of = bucket_floor();
 
   float operator()(float x, uint32_t m_bits, size_t i) const {
-    return round(x, m_bits, rounding == Rounding::kStochastic
-                                ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8)
-                                : 0u);
+    return round(x, m_bits,
+                 rounding == Rounding::kStochastic
+                     ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8)
+                     : 0u);
   }
 
   // The same with the element's top 24 Philox bits given (drawn in bulk by the caller).
@@ -106,7 +107,8 @@ const std::vector<int32_t>& nearest_words() {
     const auto pick = [&](uint32_t bits) {
       float v;
       std::memcpy(&v, &bits, sizeof v);
-      return uint32_t(std::lower_bound(table.begin(), table.end(), round(v, one_bits, 0)) - table.begin());
+      return uint32_t(std::lower_bound(table.begin(), table.end(), round(v, one_bits, 0)) -
+                      table.begin());
     };
     std::vector<int32_t> out((one_bits >> 16) + 1);
     for (uint32_t key = 0; key < out.size(); ++key) {
@@ -116,8 +118,10 @@ const std::vector<int32_t>& nearest_words() {
       uint32_t low = first, high = last + 1;  // the first pattern that rounds above `below`
       while (low < high) {
         const uint32_t mid = low + (high - low) / 2;
-        if (pick(mid) > below) high = mid;
-        else low = mid + 1;
+        if (pick(mid) > below)
+          high = mid;
+        else
+          low = mid + 1;
       }
       if (low <= last && pick(last) != pick(low)) return {};
       const uint32_t threshold = low > last ? 0 : low & 0xffff;
@@ -139,7 +143,8 @@ void for_each_run(const ScopeLayout& layout, const Visit& visit) {
     case ScopeKind::kTensor: {
       const int64_t piece = 16 * int64_t(kChunk);
 #pragma omp parallel for schedule(static) if (parallel)
-      for (int64_t begin = 0; begin < n; begin += piece) visit(size_t(begin), size_t(std::min(n, begin + piece)), 0);
+      for (int64_t begin = 0; begin < n; begin += piece)
+        visit(size_t(begin), size_t(std::min(n, begin + piece)), 0);
       return;
     }
     case ScopeKind::kRow: {
@@ -155,7 +160,8 @@ void for_each_run(const ScopeLayout& layout, const Visit& visit) {
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t b = 0; b < per_row; ++b) {
           const int64_t begin = r * length + b * block;
-          visit(size_t(begin), size_t(std::min(begin + block, (r + 1) * length)), size_t(r * per_row + b));
+          visit(size_t(begin), size_t(std::min(begin + block, (r + 1) * length)),
+                size_t(r * per_row + b));
         }
       return;
     }
@@ -163,7 +169,8 @@ void for_each_run(const ScopeLayout& layout, const Visit& visit) {
       const int64_t rows = int64_t(layout.rows), cols = int64_t(layout.cols);
 #pragma omp parallel for schedule(static) if (parallel)
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) visit(size_t(r * cols + c), size_t(r * cols + c + 1), size_t(c));
+        for (int64_t c = 0; c < cols; ++c)
+          visit(size_t(r * cols + c), size_t(r * cols + c + 1), size_t(c));
       return;
     }
   }
