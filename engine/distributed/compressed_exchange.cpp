@@ -3,6 +3,8 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <limits>
+#include <string>
 
 #include "swalp/error.h"
 
@@ -14,7 +16,12 @@ void check_mpi(int code, const char* what) {
 
 namespace {
 
-void world(int& size, int& rank) {
+// This worker's rank and the number of workers; refuses a message MPI's int counts cannot
+// address (a wrapped count would move the wrong bytes without an error).
+void world(int& size, int& rank, size_t n) {
+  if (n > size_t(std::numeric_limits<int>::max()))
+    throw InvalidInput("a gradient tensor of " + std::to_string(n) +
+                       " values is more than one MPI message can count (2^31 - 1)");
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 }
@@ -44,7 +51,7 @@ CompressedExchange compressed_exchange_by_name(const std::string& name) {
 
 uint64_t fp32_average(float* data, size_t n) {
   int size = 1, rank = 0;
-  world(size, rank);
+  world(size, rank, n);
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
             "Allreduce");
   for (size_t i = 0; i < n; ++i) data[i] /= float(size);
@@ -55,7 +62,7 @@ uint64_t fp32_average(float* data, size_t n) {
 uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t block,
                             float* residual) {
   int size = 1, rank = 0;
-  world(size, rank);
+  world(size, rank, n);
   EncodeOptions eo;
   eo.block = block;
   // Buffers kept from call to call: fresh ones would cost their page faults every step.
@@ -108,7 +115,7 @@ size_t longest_segment(size_t n, size_t block, int workers) {
 uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size_t n, size_t block,
                                            float* residual, float* owner_residual) {
   int size = 1, rank = 0;
-  world(size, rank);
+  world(size, rank, n);
   EncodeOptions eo;
   eo.block = block;
   thread_local std::vector<EncodedMessage> outgoing;  // this worker's message, per segment
