@@ -269,9 +269,18 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       }
       return;
     }
+    // Contiguous scopes: whole vectors through the SIMD kernel, the rest here.
+    const float* magnitudes = dt8_magnitudes().data();
     for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
       const uint32_t m_bits = absmax[scope];
-      round_piece(begin, end, [m_bits](size_t) { return m_bits; });
+      size_t done = begin;
+      if (m_bits != 0 && m_bits < 0x7f800000u) {
+        float m;
+        std::memcpy(&m, &m_bits, sizeof m);
+        done += dt8_stochastic(bucket_floor().data(), magnitudes, in + begin, end - begin, m, seed,
+                               stream, index_offset + begin, out + begin);
+      }
+      round_piece(done, end, [m_bits](size_t) { return m_bits; });
     });
     return;
   }
