@@ -1,6 +1,7 @@
-// dt8 nearest rounding, one Highway source compiled for every SIMD target: a vector pass for
-// the normalized magnitudes and their bucket keys, scalar loads of the bucket words, and a
-// vector pass that picks the magnitude index, gathers the magnitude and scales it back.
+// dt8 quantizer kernels, one Highway source compiled for every SIMD target. Nearest: a vector
+// pass for the normalized magnitudes and their bucket keys, scalar loads of the bucket words,
+// and a vector pass that picks the magnitude index, gathers the magnitude and scales it back.
+// Stochastic: the lower neighbours per element, then the decision in double per lane.
 // Oracle: the dt8 case of quantize_reference (core/src/ref).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/dt8_kernels.cpp"

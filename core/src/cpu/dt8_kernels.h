@@ -1,5 +1,5 @@
-// The dt8 quantizer's vector kernel for nearest rounding (dt8_kernels.cpp); the scalar path
-// and the table it reads are in dynamic_tree.cpp.
+// The dt8 quantizer's vector kernels for nearest and stochastic rounding (dt8_kernels.cpp); the
+// scalar paths and the tables they read are in dynamic_tree.cpp.
 #pragma once
 
 #include <cmath>
