@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "swalp/error.h"
 
@@ -35,6 +36,23 @@ size_t scale_count(size_t k, size_t block) {
 size_t decode_block(size_t k, size_t block) { return block == 0 ? std::max<size_t>(k, 1) : block; }
 
 size_t wire_bytes(size_t k, size_t block) { return k + sizeof(float) * scale_count(k, block); }
+
+// out[0..k) = the sum, in rank order, of every worker's decoded message of k values (codes and
+// scales of worker w from message_of(w)), the same floating-point result on every worker.
+// Decoded values are never -0, so storing the first message equals adding it to zeros. With
+// error feedback this worker's own message is already decoded (own_decoded) and used from there.
+template <class MessageOf>
+void sum_in_rank_order(const Codec& codec, size_t k, size_t block, int size, int rank,
+                       const MessageOf& message_of, const float* own_decoded, float* out) {
+  for (int w = 0; w < size; ++w) {
+    if (own_decoded && w == rank) {
+      for (size_t i = 0; i < k; ++i) out[i] = w > 0 ? out[i] + own_decoded[i] : own_decoded[i];
+      continue;
+    }
+    const auto [codes, scales] = message_of(w);
+    decode(codec, codes, scales, k, decode_block(k, block), out, /*accumulate=*/w > 0);
+  }
+}
 
 }  // namespace
 
@@ -80,19 +98,16 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
   check_mpi(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(),
                           int(scales), MPI_FLOAT, MPI_COMM_WORLD),
             "Allgather");
-  // Sum in rank order, then divide: the same floating-point result on every worker. Decoded
-  // values are never -0, so storing the first message equals adding it to zeros. With error
-  // feedback this worker's own message is decoded once, into `residual`, and used from there.
+  // Sum in rank order, then divide. With error feedback this worker's own message is decoded
+  // once, into `residual`.
   sum.resize(n);
   if (residual) decode(codec, mine.codes.data(), mine.scales.data(), n, mine.block, residual);
-  for (int w = 0; w < size; ++w) {
-    if (residual && w == rank) {
-      for (size_t i = 0; i < n; ++i) sum[i] = w > 0 ? sum[i] + residual[i] : residual[i];
-      continue;
-    }
-    decode(codec, codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales, n,
-           mine.block, sum.data(), /*accumulate=*/w > 0);
-  }
+  sum_in_rank_order(
+      codec, n, block, size, rank,
+      [&](int w) {
+        return std::pair{codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales};
+      },
+      residual, sum.data());
   if (residual)  // this worker's own loss
     for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
   for (size_t i = 0; i < n; ++i) data[i] = sum[i] / float(size);
@@ -123,14 +138,16 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   thread_local std::vector<float> incoming_scales, all_scales, average;
   thread_local EncodedMessage reduced;
   outgoing.resize(size_t(size));
-  const Segment mine = segment_of(n, block, size, rank);
+  std::vector<Segment> segments;
+  for (int w = 0; w < size; ++w) segments.push_back(segment_of(n, block, size, w));
+  const Segment mine = segments[size_t(rank)];
   const size_t my_scales = scale_count(mine.size(), block),
                my_block = decode_block(mine.size(), block);
   uint64_t bytes = 0;
 
   // 1. Segment w of every worker's message to worker w.
   for (int w = 0; w < size; ++w) {
-    const Segment s = segment_of(n, block, size, w);
+    const Segment s = segments[size_t(w)];
     encode(codec, data + s.begin, s.size(), eo, outgoing[size_t(w)]);
   }
   incoming_codes.resize(mine.size() * size_t(size));
@@ -158,27 +175,23 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   check_mpi(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "Waitall");
 
   // 2. This worker's segment: the fp32 sum in rank order (as in compressed_average), averaged.
-  // With error feedback the own message is decoded once, into `residual`, and used from there.
+  // With error feedback the own message is decoded once, into `residual`.
   if (residual)
     for (int w = 0; w < size; ++w) {
-      const Segment s = segment_of(n, block, size, w);
+      const Segment s = segments[size_t(w)];
       const EncodedMessage& out = outgoing[size_t(w)];
       decode(codec, out.codes.data(), out.scales.data(), s.size(), decode_block(s.size(), block),
              residual + s.begin);
     }
   average.resize(mine.size());
-  for (int w = 0; w < size; ++w) {
-    if (residual && w == rank) {
-      for (size_t i = 0; i < mine.size(); ++i)
-        average[i] = w > 0 ? average[i] + residual[mine.begin + i] : residual[mine.begin + i];
-      continue;
-    }
-    const bool own = w == rank;
-    decode(codec,
-           own ? outgoing[size_t(w)].codes.data() : incoming_codes.data() + size_t(w) * mine.size(),
-           own ? outgoing[size_t(w)].scales.data() : incoming_scales.data() + size_t(w) * my_scales,
-           mine.size(), my_block, average.data(), /*accumulate=*/w > 0);
-  }
+  sum_in_rank_order(
+      codec, mine.size(), block, size, rank,
+      [&](int w) -> std::pair<const uint8_t*, const float*> {
+        if (w == rank) return {outgoing[size_t(w)].codes.data(), outgoing[size_t(w)].scales.data()};
+        return {incoming_codes.data() + size_t(w) * mine.size(),
+                incoming_scales.data() + size_t(w) * my_scales};
+      },
+      residual ? residual + mine.begin : nullptr, average.data());
   if (residual)
     for (size_t i = 0; i < n; ++i) residual[i] = data[i] - residual[i];
   for (size_t i = 0; i < mine.size(); ++i) average[i] /= float(size);
@@ -198,7 +211,7 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
       scale_offsets(workers);
   size_t total_scales = 0;
   for (int w = 0; w < size; ++w) {
-    const Segment s = segment_of(n, block, size, w);
+    const Segment s = segments[size_t(w)];
     code_counts[size_t(w)] = int(s.size());
     code_offsets[size_t(w)] = int(s.begin);
     scale_counts[size_t(w)] = int(scale_count(s.size(), block));
@@ -218,7 +231,7 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
                            MPI_COMM_WORLD),
             "Allgatherv");
   for (int w = 0; w < size; ++w) {
-    const Segment s = segment_of(n, block, size, w);
+    const Segment s = segments[size_t(w)];
     decode(codec, all_codes.data() + s.begin, all_scales.data() + scale_offsets[size_t(w)],
            s.size(), decode_block(s.size(), block), data + s.begin);
   }
