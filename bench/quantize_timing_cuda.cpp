@@ -14,16 +14,11 @@ namespace swalp::bench {
 
 namespace {
 
-void check_cuda(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw RuntimeFailure(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
-}
-
 // A device buffer freed on every path out.
 struct DeviceFloats {
   float* data = nullptr;
   explicit DeviceFloats(size_t n) {
-    check_cuda(cudaMalloc(&data, n * sizeof(float)), "cudaMalloc");
+    cuda::check(cudaMalloc(&data, n * sizeof(float)), "cudaMalloc");
   }
   ~DeviceFloats() { cudaFree(data); }
   DeviceFloats(const DeviceFloats&) = delete;
@@ -34,14 +29,14 @@ struct DeviceFloats {
 template <class Fn>
 double event_seconds(const Fn& fn) {
   cudaEvent_t start, stop;
-  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
-  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
-  check_cuda(cudaEventRecord(start), "cudaEventRecord");
+  cuda::check(cudaEventCreate(&start), "cudaEventCreate");
+  cuda::check(cudaEventCreate(&stop), "cudaEventCreate");
+  cuda::check(cudaEventRecord(start), "cudaEventRecord");
   fn();
-  check_cuda(cudaEventRecord(stop), "cudaEventRecord");
-  check_cuda(cudaEventSynchronize(stop), "cudaEventSynchronize");
+  cuda::check(cudaEventRecord(stop), "cudaEventRecord");
+  cuda::check(cudaEventSynchronize(stop), "cudaEventSynchronize");
   float ms = 0;
-  check_cuda(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+  cuda::check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   return ms * 1e-3;
@@ -57,13 +52,13 @@ QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitio
   fill_bench_input(host.data(), n);
   const std::vector<int64_t> shape = bench_shape(n);
   DeviceFloats in(n), out(n);
-  check_cuda(cudaMemcpy(in.data, host.data(), n * sizeof(float), cudaMemcpyHostToDevice),
+  cuda::check(cudaMemcpy(in.data, host.data(), n * sizeof(float), cudaMemcpyHostToDevice),
              "cudaMemcpy");
 
   // The bits first: a fast wrong kernel has no throughput worth reporting.
   quantize(spec, host.data(), expected.data(), n, shape);
   cuda::quantize(spec, in.data, out.data, n, shape);
-  check_cuda(cudaMemcpy(got.data(), out.data, n * sizeof(float), cudaMemcpyDeviceToHost),
+  cuda::check(cudaMemcpy(got.data(), out.data, n * sizeof(float), cudaMemcpyDeviceToHost),
              "cudaMemcpy");
   if (std::memcmp(got.data(), expected.data(), n * sizeof(float)) != 0) {
     size_t i = 0;
@@ -76,7 +71,7 @@ QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitio
   double copy_s = 1e30, quantize_s = 1e30;
   for (int r = 0; r < repetitions; ++r) {
     copy_s = std::min(copy_s, event_seconds([&] {
-                        check_cuda(cudaMemcpyAsync(out.data, in.data, n * sizeof(float),
+                        cuda::check(cudaMemcpyAsync(out.data, in.data, n * sizeof(float),
                                                    cudaMemcpyDeviceToDevice),
                                    "cudaMemcpyAsync");
                       }));

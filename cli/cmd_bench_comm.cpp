@@ -36,9 +36,11 @@ struct BenchCommArgs {
   double parameters = 61e6, compute_s = 0.2, link_gbps = 5.0, latency_s = 5e-6;
 };
 
+#ifdef SWALP_HAVE_MPI
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+#endif
 
 // The copy split over the OpenMP threads, as the codec is: the bandwidth of every core.
 void parallel_copy(const float* in, float* out, size_t n) {

@@ -15,12 +15,13 @@
 
 namespace swalp::cuda {
 
-namespace {
-
-void check(cudaError_t code, const char* what) {
+void check(int status, const char* what) {
+  const auto code = cudaError_t(status);
   if (code != cudaSuccess)
     throw RuntimeFailure(std::string("CUDA ") + what + " failed: " + cudaGetErrorString(code));
 }
+
+namespace {
 
 // Everything a kernel needs, by value (no host pointers).
 struct Params {

@@ -16,6 +16,10 @@ namespace swalp::cuda {
 // True when a CUDA device can be used (driver and device present).
 bool available();
 
+// Throws RuntimeFailure naming `what` and the CUDA error when `status` (a cudaError_t) is not
+// cudaSuccess.
+void check(int status, const char* what);
+
 // in and out are device pointers (out may alias in exactly); `stream` is a cudaStream_t (null:
 // the default stream). Throws InvalidInput like quantize() (shape, Inf in a bfp/int/dt8 scope)
 // and RuntimeFailure for a CUDA error, naming the call.
