@@ -39,6 +39,15 @@ const std::vector<uint8_t>& bucket_floor() {
   return floor_index;
 }
 
+// Whether a scope maximum scales its elements: not an all-zero scope, not a NaN one.
+bool scales(uint32_t m_bits) { return m_bits != 0 && m_bits < 0x7f800000u; }
+
+float float_of_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 // One element of a scope whose absolute maximum has the bit pattern m_bits.
 struct ElementRounder {
   Rounding rounding;
@@ -57,8 +66,7 @@ struct ElementRounder {
   float round(float x, uint32_t m_bits, uint32_t random24) const {
     if (m_bits > 0x7f800000u) return std::numeric_limits<float>::quiet_NaN();
     if (m_bits == 0) return x;
-    float m;
-    std::memcpy(&m, &m_bits, sizeof m);
+    const float m = float_of_bits(m_bits);
     const bool negative = std::signbit(x);
     const float normalized = std::fabs(x) / m;
     uint32_t normalized_bits;
@@ -213,37 +221,19 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
                          " cannot encode Inf: a scope holds an infinite value");
   const ElementRounder round{rounding, seed, stream, index_offset};
   const std::vector<int32_t>& words = nearest_words();
-  if (rounding == Rounding::kNearest && !words.empty() && layout.scope.kind != ScopeKind::kCol) {
+  if (rounding == Rounding::kNearest && !words.empty()) {
     const float* magnitudes = dt8_magnitudes().data();
     for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
       const uint32_t m_bits = absmax[scope];
-      if (m_bits == 0 || m_bits > 0x7f800000u) {  // zeros stay, a NaN scope becomes NaN
+      if (!scales(m_bits)) {  // zeros stay, a NaN scope becomes NaN
         for (size_t i = begin; i < end; ++i) out[i] = round(in[i], m_bits, i);
-        return;
+      } else if (end - begin == 1) {  // column scopes: one element per run, no kernel call
+        out[begin] = dt8_nearest_one(words.data(), magnitudes, in[begin], float_of_bits(m_bits));
+      } else {
+        dt8_nearest(words.data(), magnitudes, in + begin, end - begin, float_of_bits(m_bits),
+                    out + begin);
       }
-      float m;
-      std::memcpy(&m, &m_bits, sizeof m);
-      dt8_nearest(words.data(), magnitudes, in + begin, end - begin, m, out + begin);
     });
-    return;
-  }
-  if (rounding == Rounding::kNearest && !words.empty() && layout.scope.kind == ScopeKind::kCol) {
-    // Column scopes: a row at a time through the vector kernel would be one call per element;
-    // instead one row's elements each read their column's maximum.
-    const float* magnitudes = dt8_magnitudes().data();
-    const int64_t rows = int64_t(layout.rows);
-    const size_t cols = layout.cols;
-#pragma omp parallel for schedule(static) if (layout.n > 8 * kChunk)
-    for (int64_t r = 0; r < rows; ++r)
-      for (size_t c = 0; c < cols; ++c) {
-        const size_t i = size_t(r) * cols + c;
-        const uint32_t m_bits = absmax[c];
-        float m;
-        std::memcpy(&m, &m_bits, sizeof m);
-        out[i] = m_bits == 0 || m_bits > 0x7f800000u
-                     ? round(in[i], m_bits, i)
-                     : dt8_nearest_one(words.data(), magnitudes, in[i], m);
-      }
     return;
   }
   if (rounding == Rounding::kStochastic) {
@@ -274,12 +264,10 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
     for_each_run(layout, [&](size_t begin, size_t end, size_t scope) {
       const uint32_t m_bits = absmax[scope];
       size_t done = begin;
-      if (m_bits != 0 && m_bits < 0x7f800000u) {
-        float m;
-        std::memcpy(&m, &m_bits, sizeof m);
-        done += dt8_stochastic(bucket_floor().data(), magnitudes, in + begin, end - begin, m, seed,
-                               stream, index_offset + begin, out + begin);
-      }
+      if (scales(m_bits))
+        done +=
+            dt8_stochastic(round.floor_of.data(), magnitudes, in + begin, end - begin,
+                           float_of_bits(m_bits), seed, stream, index_offset + begin, out + begin);
       round_piece(done, end, [m_bits](size_t) { return m_bits; });
     });
     return;
