@@ -61,9 +61,10 @@ double error_percent(LowPrecisionNet& model, const Dataset& data, int batch_size
   model.eval();
   model.set_quantizers_enabled(quantized);
   int64_t wrong = 0;
+  const at::Device device = device_of(model);
   for (int64_t begin = 0; begin < data.size(); begin += batch_size) {
     const int64_t end = std::min<int64_t>(data.size(), begin + batch_size);
-    const at::Tensor logits = model.forward(data.images.slice(0, begin, end).to(device_of(model)));
+    const at::Tensor logits = model.forward(data.images.slice(0, begin, end).to(device));
     wrong += logits.argmax(1).cpu().ne(data.labels.slice(0, begin, end)).sum().item<int64_t>();
   }
   model.train();
@@ -99,6 +100,7 @@ double swa_learning_rate(const TrainOptions& o, int epoch) {
 }
 
 struct TrainingState::Parts {
+  at::Device device = at::kCPU;  // where the model lives
   std::shared_ptr<LowPrecisionNet> model;
   std::shared_ptr<GradientExchange> exchange;
   std::unique_ptr<torchq::LowPrecisionSgd> sgd_matrices, sgd_vectors;
@@ -111,7 +113,8 @@ TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Pa
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, false, o.seed + 1),
                                    site_spec(plan.error, plan.rounding, false, o.seed + 2)};
   parts_->model = make_model(o.model, activation_quant, o.in_channels, o.classes);
-  parts_->model->to(resolve_device(o.device));
+  parts_->device = resolve_device(o.device);
+  parts_->model->to(parts_->device);
   parts_->exchange = o.exchange;
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes.
   std::vector<at::Tensor> matrices, vectors;
@@ -142,7 +145,7 @@ std::pair<double, at::Tensor> TrainingState::step(const at::Tensor& images,
   parts_->model->set_step(steps_);
   parts_->sgd_matrices->zero_grad();
   parts_->sgd_vectors->zero_grad();
-  const at::Device device = device_of(*parts_->model);
+  const at::Device device = parts_->device;
   at::Tensor logits = parts_->model->forward(images.to(device));
   const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels.to(device));
   const double loss_value = loss.item<double>();
