@@ -14,6 +14,7 @@
 #include "io/atomic_file.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
+#include "train/metrics.h"
 #include "train/models.h"
 #include "train/threads.h"
 #include "train/trainer.h"
@@ -28,13 +29,8 @@ namespace swalp::cli {
 namespace {
 
 std::string metrics_csv(const std::vector<engine::EpochMetrics>& epochs) {
-  std::string csv = "epoch,lr,train_loss,train_error,test_error_sgd,test_error_swa,seconds\n";
-  for (const auto& m : epochs) {
-    char row[256];
-    std::snprintf(row, sizeof row, "%d,%.9g,%.17g,%.6f,%.6f,%.6f,%.3f\n", m.epoch, m.lr,
-                  m.train_loss, m.train_error, m.test_error_sgd, m.test_error_swa, m.seconds);
-    csv += row;
-  }
+  std::string csv = engine::metrics_csv_header() + "\n";
+  for (const auto& m : epochs) csv += engine::metrics_csv_row(m) + "\n";
   return csv;
 }
 
@@ -148,22 +144,18 @@ void register_train(CLI::App& app) {
     if (!args.config.empty()) load_config(args.config, args);
     if (!args.format.empty()) {
       engine::QuantPlan& plan = args.options.quant;
-      const std::string swa = plan.swa;
+      const engine::QuantPlan kept = plan;
       plan = engine::QuantPlan::uniform(args.format, plan.rounding);
-      plan.swa = swa;
+      plan.swa = kept.swa;
+      plan.activation_scope = kept.activation_scope;
+      plan.quantize_input = kept.quantize_input;
+      plan.quantize_logits = kept.quantize_logits;
     }
     for (const auto& [target, value] : given)
       std::visit([&](auto* t) { *t = std::get<std::remove_pointer_t<decltype(t)>>(value); },
                  target);
     // Validate before anything is written to the run directory.
-    const engine::QuantPlan& plan = args.options.quant;
-    for (const std::string* site : {&plan.weight, &plan.grad, &plan.momentum, &plan.accumulator,
-                                    &plan.activation, &plan.error, &plan.swa})
-      if (!site->empty()) make_quant_spec(*site, plan.rounding);
-    parse_rounding(plan.rounding);
-    const auto& modes = engine::eval_modes();
-    if (std::find(modes.begin(), modes.end(), args.options.eval) == modes.end())
-      throw InvalidInput("bad --eval '" + args.options.eval + "'; accepted: quantized, fp32");
+    engine::validate(args.options);
     engine::make_model(args.options.model, {}, args.data.rfind("cifar", 0) == 0 ? 3 : 1,
                        args.data.rfind("cifar100", 0) == 0 ? 100 : 10);  // validates the name
     const bool writer = start_data_parallel(args);  // rank 0 (or the only process) writes
@@ -212,6 +204,9 @@ void register_train(CLI::App& app) {
         {"test_error_sgd", result.test_error_sgd},
         {"test_error_swa", result.test_error_swa < 0 ? nlohmann::json(nullptr)
                                                      : nlohmann::json(result.test_error_swa)},
+        {"test_error_swa_lp", result.test_error_swa_lp < 0
+                                  ? nlohmann::json(nullptr)
+                                  : nlohmann::json(result.test_error_swa_lp)},
         {"state_checksum",
          result.finished ? nlohmann::json(result.state_checksum) : nlohmann::json(nullptr)},
         {"data_parallel", data_parallel_summary(args, result)}};
@@ -219,6 +214,9 @@ void register_train(CLI::App& app) {
     char swa[48] = "";
     if (result.test_error_swa >= 0)
       std::snprintf(swa, sizeof swa, ", SWA %.2f%%", result.test_error_swa);
+    else if (result.test_error_swa_lp >= 0)
+      std::snprintf(swa, sizeof swa, ", SWA %.2f%% (quantized activations)",
+                    result.test_error_swa_lp);
     std::printf("%s: %zu of %d epochs; test error SGD %.2f%%%s\n", dir.c_str(),
                 result.epochs.size(), args.options.epochs, result.test_error_sgd, swa);
   });

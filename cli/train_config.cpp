@@ -19,12 +19,17 @@ std::vector<Setting> settings_of(TrainArgs& a) {
   engine::TrainOptions& o = a.options;
   engine::QuantPlan& q = o.quant;
   return {
-      {"model", "--model", "logreg | mlp | cnn | vgg16 | preresnetD", &o.model},
+      {"model", "--model", "logreg | mlp | cnn | lenet | vgg16 | preresnetD", &o.model},
       {"epochs", "--epochs", "Epochs", &o.epochs},
       {"batch_size", "--batch-size", "Minibatch size", &o.batch_size},
       {"lr_init", "--lr-init", "Initial learning rate", &o.lr_init},
       {"swa_lr", "--swa-lr", "Learning rate while averaging", &o.swa_lr},
-      {"swa_start", "--swa-start", "Epochs before averaging", &o.swa_start},
+      {"schedule", "--schedule",
+       "swa (decay over swa_start epochs, then swa_lr and averaging) | sgd (decay over all "
+       "epochs, no averaging)",
+       &o.schedule},
+      {"swa_start", "--swa-start", "Epochs of the decaying phase; averaging from its end",
+       &o.swa_start},
       {"swa_every", "--swa-every", "Average every K steps (0: per epoch)", &o.swa_every},
       {"momentum", "--momentum", "SGD momentum", &o.momentum},
       {"weight_decay", "--weight-decay", "Weight decay (added in fp32)", &o.weight_decay},
@@ -34,7 +39,9 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"limit_train", "--limit-train", "At most this many training examples (0 = all)",
        &a.limit_train},
       {"limit_test", "--limit-test", "At most this many test examples (0 = all)", &a.limit_test},
-      {"eval", "--eval", "Evaluate with activation quantizers (quantized) or without (fp32)",
+      {"eval", "--eval",
+       "The average evaluated with fp32 activations (the reference), through the activation "
+       "quantizers (quantized), or both",
        &o.eval},
       {"quant.weight", "--weight-format", "Weights", &q.weight},
       {"quant.grad", "--grad-format", "Gradients", &q.grad},
@@ -44,6 +51,14 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"quant.error", "--error-format", "Errors (backward)", &q.error},
       {"quant.swa", "--swa-format", "The SWA average itself (empty: fp32)", &q.swa},
       {"quant.rounding", "--rounding", "Rounding of every quantizer", &q.rounding},
+      {"quant.activation_scope", "--activation-scope",
+       "Scale of scope-less activation/error formats: tensor (reference) | sample (QPyTorch "
+       "dim=0)",
+       &q.activation_scope},
+      {"quant.quantize_input", "--quantize-input", "Quantize the network input too",
+       &q.quantize_input},
+      {"quant.quantize_logits", "--quantize-logits", "Quantize the logits (and dL/dlogits) too",
+       &q.quantize_logits},
       {"data_parallel", "--data-parallel",
        "Data-parallel training over MPI (run under mpirun -np N)", &a.data_parallel},
       {"grad_codec", "--grad-codec",

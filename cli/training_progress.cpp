@@ -1,5 +1,6 @@
 #include "training_progress.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -15,8 +16,12 @@ void TrainingProgress::on_step(const engine::StepProgress& p) {
 
 void TrainingProgress::on_epoch(const engine::EpochMetrics& m) {
   line_.clear();
-  char swa[32] = "-";
-  if (m.test_error_swa >= 0) std::snprintf(swa, sizeof swa, "%.2f%%", m.test_error_swa);
+  char swa[64] = "-";
+  if (m.test_error_swa >= 0 && m.test_error_swa_lp >= 0)
+    std::snprintf(swa, sizeof swa, "%.2f%% (LP act. %.2f%%)", m.test_error_swa,
+                  m.test_error_swa_lp);
+  else if (m.test_error_swa >= 0 || m.test_error_swa_lp >= 0)
+    std::snprintf(swa, sizeof swa, "%.2f%%", std::max(m.test_error_swa, m.test_error_swa_lp));
   std::fprintf(stderr,
                "  epoch %3d  lr %.4f  loss %.4f  train %.2f%%  test SGD %.2f%%  SWA %s  %.1fs\n",
                m.epoch, m.lr, m.train_loss, m.train_error, m.test_error_sgd, swa, m.seconds);

@@ -236,6 +236,20 @@ Format parse_format(std::string_view spelling) {
   fail(spelling, "unknown format name '" + head + "'");
 }
 
+bool names_scope(std::string_view spelling) {
+  const Format format = parse_format(spelling);
+  if (!format.shares_scale()) return false;
+  const size_t fields = size_t(std::count(spelling.begin(), spelling.end(), ':')) + 1;
+  return fields == (format.kind == FormatKind::kDynamicTree ? 2u : 3u);
+}
+
+Format with_scope(const Format& format, Scope scope) {
+  if (!format.shares_scale())
+    throw InvalidInput("format '" + format.spelling + "' has no scope to set");
+  const std::string head = format.spelling.substr(0, format.spelling.rfind(':'));
+  return parse_format(head + ":" + scope_spelling(scope));
+}
+
 std::vector<std::string> named_format_spellings() {
   std::vector<std::string> names = {"fp32"};
   for (const auto& f : named_floats()) names.push_back(f.name);

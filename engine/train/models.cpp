@@ -3,8 +3,10 @@
 #include <torch/nn/functional/pooling.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
+#include <cmath>
 #include <optional>
 
 #include "swalp/error.h"
@@ -16,26 +18,43 @@ namespace swalp::engine {
 at::Tensor LowPrecisionNet::quant(const at::Tensor& x, uint64_t site) {
   if (!quantizers_enabled_ || (!quant_.activation && !quant_.error)) return x;
   torchq::QuantizerSpecs specs{quant_.activation, quant_.error};
-  // Activation/error sites are numbered above the optimizer's per-parameter sites.
-  const uint64_t stream = torchq::site_stream(step_, (uint64_t(1) << 19) | site);
-  if (specs.forward) specs.forward->stream = stream;
-  if (specs.backward) specs.backward->stream = stream ^ (uint64_t(1) << 18);
+  using torchq::Quantity;
+  if (specs.forward)
+    specs.forward->stream = torchq::compose_stream({Quantity::kActivation, pass_, site, counter_});
+  if (specs.backward)
+    specs.backward->stream = torchq::compose_stream({Quantity::kError, pass_, site, counter_});
   return torchq::quantize_with_grad(x, specs);
 }
 
 namespace {
+
+namespace F = torch::nn::functional;
+
+// He initialization of a convolution as the reference models do it (vgg_low.py lines 49-53,
+// preresnet_low.py lines 137-142): weights N(0, 2 / (k * k * out_channels)), bias zero.
+void he_init(torch::nn::Conv2d& conv) {
+  c10::NoGradGuard no_grad;
+  const auto& o = conv->options;
+  const double n = double(o.kernel_size()->at(0) * o.kernel_size()->at(1) * o.out_channels());
+  conv->weight.normal_(0.0, std::sqrt(2.0 / n));
+  if (conv->bias.defined()) conv->bias.zero_();
+}
 
 class LogisticRegression : public LowPrecisionNet {
  public:
   explicit LogisticRegression(ActivationQuant q) : LowPrecisionNet(std::move(q)) {
     fc_ = register_module("fc", torch::nn::Linear(28 * 28, 10));
   }
-  at::Tensor forward(at::Tensor x) override { return quant(fc_(quant(x.flatten(1), 0)), 1); }
+  at::Tensor forward(at::Tensor x) override {
+    begin_forward();
+    return logits_site(fc_(input_site(x.flatten(1))));
+  }
 
  private:
   torch::nn::Linear fc_{nullptr};
 };
 
+// 784-512-10 with the quantizer after the hidden ReLU (the placement of VGG16-LP's classifier).
 class Mlp : public LowPrecisionNet {
  public:
   explicit Mlp(ActivationQuant q) : LowPrecisionNet(std::move(q)) {
@@ -43,39 +62,46 @@ class Mlp : public LowPrecisionNet {
     fc2_ = register_module("fc2", torch::nn::Linear(512, 10));
   }
   at::Tensor forward(at::Tensor x) override {
-    x = quant(fc1_(quant(x.flatten(1), 0)), 1).relu();
-    return quant(fc2_(x), 2);
+    begin_forward();
+    x = quant_next(fc1_(input_site(x.flatten(1))).relu());
+    return logits_site(fc2_(x));
   }
 
  private:
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
 
-// Two 5x5 convolutions with max pooling, then two linear layers (LeNet-like, 28x28 inputs).
-class SmallCnn : public LowPrecisionNet {
+// Convolutions (5x5, padding 2, each followed by ReLU, its quantizer and 2x2 max pooling) and two
+// linear layers, for 28x28 inputs: "cnn" has 16 and 32 channels and 128 hidden units; "lenet" is
+// LeNet-5's shape (6 and 16 channels, 120 and 84 hidden units) with ReLU and max pooling.
+class ConvNet : public LowPrecisionNet {
  public:
-  explicit SmallCnn(ActivationQuant q) : LowPrecisionNet(std::move(q)) {
-    conv1_ =
-        register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 5).padding(2)));
-    conv2_ =
-        register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 5).padding(2)));
-    fc1_ = register_module("fc1", torch::nn::Linear(32 * 7 * 7, 128));
-    fc2_ = register_module("fc2", torch::nn::Linear(128, 10));
+  ConvNet(ActivationQuant q, int64_t c1, int64_t c2, std::vector<int64_t> hidden)
+      : LowPrecisionNet(std::move(q)) {
+    conv1_ = register_module(
+        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c1, 5).padding(2)));
+    conv2_ = register_module(
+        "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, 5).padding(2)));
+    int64_t width = c2 * 7 * 7;
+    hidden.push_back(10);
+    for (size_t i = 0; i < hidden.size(); ++i) {
+      fcs_.push_back(register_module("fc" + std::to_string(i + 1),
+                                     torch::nn::Linear(width, hidden[i])));
+      width = hidden[i];
+    }
   }
   at::Tensor forward(at::Tensor x) override {
-    namespace F = torch::nn::functional;
-    x = F::max_pool2d(quant(conv1_(quant(x, 0)), 1).relu(), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(quant(conv2_(x), 2).relu(), F::MaxPool2dFuncOptions(2));
-    x = quant(fc1_(x.flatten(1)), 3).relu();
-    return quant(fc2_(x), 4);
+    begin_forward();
+    x = F::max_pool2d(quant_next(conv1_(input_site(x)).relu()), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(quant_next(conv2_(x).relu()), F::MaxPool2dFuncOptions(2)).flatten(1);
+    for (size_t i = 0; i + 1 < fcs_.size(); ++i) x = quant_next(fcs_[i](x).relu());
+    return logits_site(fcs_.back()(x));
   }
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
+  std::vector<torch::nn::Linear> fcs_;
 };
-
-namespace F = torch::nn::functional;
 
 at::Tensor pad_to_32(const at::Tensor& x) {
   if (x.size(2) == 32 && x.size(3) == 32) return x;
@@ -88,8 +114,9 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
       torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
 
-// VGG16 without BatchNorm, as the SWALP paper trains it: 13 conv3x3 (quantized outputs) and a
-// 3-layer classifier on the 512 features of a 32x32 input.
+// VGG16-LP as models/vgg_low.py builds it: 13 conv3x3 each followed by ReLU and a quantizer
+// (lines 23-29), max pooling after blocks, then the classifier Dropout, Linear, ReLU, quantizer,
+// Dropout, Linear, ReLU, quantizer, Linear (lines 41-51): no BatchNorm, logits unquantized.
 class Vgg16 : public LowPrecisionNet {
  public:
   Vgg16(ActivationQuant q, int64_t in_channels, int64_t classes) : LowPrecisionNet(std::move(q)) {
@@ -104,35 +131,41 @@ class Vgg16 : public LowPrecisionNet {
       convs_.push_back(register_module(
           "conv" + std::to_string(convs_.size()),
           torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, width, 3).padding(1))));
+      he_init(convs_.back());
       channels = width;
     }
+    dropout1_ = register_module("dropout1", torch::nn::Dropout(0.5));
     fc1_ = register_module("fc1", torch::nn::Linear(512, 512));
+    dropout2_ = register_module("dropout2", torch::nn::Dropout(0.5));
     fc2_ = register_module("fc2", torch::nn::Linear(512, 512));
     fc3_ = register_module("fc3", torch::nn::Linear(512, classes));
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    x = quant_next(pad_to_32(x));
+    x = input_site(pad_to_32(x));
     size_t pool = 0;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      x = quant_next(convs_[i](x)).relu();
+      x = quant_next(convs_[i](x).relu());
       if (pool < pools_after_.size() && pools_after_[pool] == i + 1) {
         x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
         ++pool;
       }
     }
-    x = quant_next(fc1_(x.flatten(1))).relu();
-    x = quant_next(fc2_(x)).relu();
-    return quant_next(fc3_(x));
+    x = quant_next(fc1_(dropout1_(x.flatten(1))).relu());
+    x = quant_next(fc2_(dropout2_(x)).relu());
+    return logits_site(fc3_(x));
   }
 
  private:
   std::vector<torch::nn::Conv2d> convs_;
   std::vector<size_t> pools_after_;
+  torch::nn::Dropout dropout1_{nullptr}, dropout2_{nullptr};
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
 };
 
-// Pre-activation residual block (BN-ReLU-conv); bottleneck blocks widen by 4.
+// Pre-activation residual block as models/preresnet_low.py builds it (BasicBlock lines 31-52,
+// Bottleneck lines 70-98): BN, ReLU, quantizer, conv, quantizer per stage; the shortcut is the
+// block input x itself or a 1x1 convolution of x, unquantized; bottlenecks widen by 4.
 class PreActBlock : public torch::nn::Module {
  public:
   PreActBlock(int64_t in, int64_t planes, int64_t stride, bool bottleneck)
@@ -147,27 +180,26 @@ class PreActBlock : public torch::nn::Module {
       bn3_ = register_module("bn3", torch::nn::BatchNorm2d(planes));
       conv3_ = register_module(
           "conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(planes, out, 1).bias(false)));
+      he_init(conv3_);
     } else {
       conv1_ = register_module("conv1", conv3x3(in, planes, stride));
       bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
       conv2_ = register_module("conv2", conv3x3(planes, planes));
     }
-    if (stride != 1 || in != out)
+    he_init(conv1_);
+    he_init(conv2_);
+    if (stride != 1 || in != out) {
       shortcut_ = register_module(
           "shortcut",
           torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
-  }
-  at::Tensor forward(at::Tensor x, LowPrecisionNet& net) {
-    at::Tensor out = net.quant_next(bn1_(x).relu());
-    const at::Tensor residual = shortcut_ ? net.quant_next(shortcut_(out)) : x;
-    out = net.quant_next(conv1_(out));
-    out = net.quant_next(bn2_(out).relu());
-    out = net.quant_next(conv2_(out));
-    if (bottleneck_) {
-      out = net.quant_next(bn3_(out).relu());
-      out = net.quant_next(conv3_(out));
+      he_init(shortcut_);
     }
-    return out + residual;
+  }
+  at::Tensor forward(const at::Tensor& x, LowPrecisionNet& net) {
+    at::Tensor out = net.quant_next(conv1_(net.quant_next(bn1_(x).relu())));
+    out = net.quant_next(conv2_(net.quant_next(bn2_(out).relu())));
+    if (bottleneck_) out = net.quant_next(conv3_(net.quant_next(bn3_(out).relu())));
+    return out + (shortcut_ ? shortcut_(x) : x);
   }
 
  private:
@@ -176,6 +208,8 @@ class PreActBlock : public torch::nn::Module {
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, shortcut_{nullptr};
 };
 
+// PreResNet-LP (preresnet_low.py lines 115-167): conv, quantizer, the blocks, then BN, ReLU,
+// average pooling and the linear layer, unquantized.
 class PreResNet : public LowPrecisionNet {
  public:
   PreResNet(ActivationQuant q, int depth, int64_t in_channels, int64_t classes)
@@ -183,6 +217,7 @@ class PreResNet : public LowPrecisionNet {
     const bool bottleneck = depth >= 164 && (depth - 2) % 9 == 0;
     const int blocks = bottleneck ? (depth - 2) / 9 : (depth - 2) / 6;
     conv_ = register_module("conv", conv3x3(in_channels, 16));
+    he_init(conv_);
     int64_t channels = 16;
     for (int stage = 0; stage < 3; ++stage) {
       const int64_t planes = int64_t(16) << stage;
@@ -199,11 +234,10 @@ class PreResNet : public LowPrecisionNet {
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    x = quant_next(conv_(quant_next(pad_to_32(x))));
+    x = quant_next(conv_(input_site(pad_to_32(x))));
     for (auto& block : blocks_) x = block->forward(x, *this);
-    x = quant_next(bn_(x).relu());
-    x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
-    return quant_next(fc_(x));
+    x = F::adaptive_avg_pool2d(bn_(x).relu(), F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
+    return logits_site(fc_(x));
   }
 
  private:
@@ -221,7 +255,8 @@ bool has_batchnorm(torch::nn::Module& model) {
   return false;
 }
 
-void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_t batch_size) {
+void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_t batch_size,
+                      uint64_t epoch, uint64_t evaluation) {
   std::vector<torch::nn::BatchNorm2dImpl*> norms;
   for (const auto& module : model.modules(false))
     if (auto* bn = module->as<torch::nn::BatchNorm2d>()) norms.push_back(bn);
@@ -237,9 +272,12 @@ void update_batchnorm(torch::nn::Module& model, const at::Tensor& images, int64_
   model.train();
   auto* net = dynamic_cast<LowPrecisionNet*>(&model);
   const at::Device device = device_of(model);
-  for (int64_t begin = 0; begin < images.size(0); begin += batch_size)
+  for (int64_t begin = 0, batch = 0; begin < images.size(0); begin += batch_size, ++batch) {
+    net->set_stream_context(torchq::Pass::kBatchNormUpdate,
+                            torchq::evaluation_counter(epoch, evaluation, uint64_t(batch)));
     net->forward(
         images.slice(0, begin, std::min<int64_t>(images.size(0), begin + batch_size)).to(device));
+  }
   model.train(was_training);
   for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momenta[i]);
 }
@@ -251,6 +289,7 @@ at::Device device_of(const torch::nn::Module& module) {
 
 const std::vector<std::string>& model_names() {
   static const std::vector<std::string> names = {"logreg",      "mlp",          "cnn",
+                                                 "lenet",
                                                  "vgg16",       "preresnet20",  "preresnet32",
                                                  "preresnet56", "preresnet110", "preresnet164"};
   return names;
@@ -261,7 +300,10 @@ std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const Activ
   const bool small_input_models = in_channels == 1 && classes == 10;
   if (name == "logreg" && small_input_models) return std::make_shared<LogisticRegression>(quant);
   if (name == "mlp" && small_input_models) return std::make_shared<Mlp>(quant);
-  if (name == "cnn" && small_input_models) return std::make_shared<SmallCnn>(quant);
+  if (name == "cnn" && small_input_models)
+    return std::make_shared<ConvNet>(quant, 16, 32, std::vector<int64_t>{128});
+  if (name == "lenet" && small_input_models)
+    return std::make_shared<ConvNet>(quant, 6, 16, std::vector<int64_t>{120, 84});
   if (name == "vgg16") return std::make_shared<Vgg16>(quant, in_channels, classes);
   if (name.rfind("preresnet", 0) == 0) {
     int depth = 0;
@@ -276,13 +318,13 @@ std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const Activ
                        "': depth - 2 must be a multiple of 6 (basic blocks: 20, 32, 56, 110) or, "
                        "from 164 on, of 9 (bottlenecks: 164)");
   }
-  if (name == "logreg" || name == "mlp" || name == "cnn")
+  if (name == "logreg" || name == "mlp" || name == "cnn" || name == "lenet")
     throw InvalidInput("model '" + name +
                        "' takes 28x28 single-channel images with 10 classes; use vgg16 or "
                        "preresnetD for other data");
   throw InvalidInput(
       "unknown model '" + name +
-      "'; accepted: logreg, mlp, cnn, vgg16, preresnetD (D = 20, 32, 56, 110, 164, ...)");
+      "'; accepted: logreg, mlp, cnn, lenet, vgg16, preresnetD (D = 20, 32, 56, 110, 164, ...)");
 }
 
 }  // namespace swalp::engine

@@ -16,7 +16,7 @@ check "uninterrupted run" grep -q '"finished": true' "$work/whole/summary.json"
 whole_files_ok() {  # every result file present is complete
   local dir="$1"
   if [ -e "$dir/summary.json" ]; then python3 -m json.tool "$dir/summary.json" > /dev/null || return 1; fi
-  if [ -e "$dir/metrics.csv" ]; then awk -F, 'NF != 7 { exit 1 }' "$dir/metrics.csv" || return 1; fi
+  if [ -e "$dir/metrics.csv" ]; then awk -F, 'NF != 8 { exit 1 }' "$dir/metrics.csv" || return 1; fi
   if [ -e "$dir/config.toml" ]; then grep -q '^rounding = ' "$dir/config.toml" || return 1; fi
   return 0
 }

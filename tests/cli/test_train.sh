@@ -112,7 +112,7 @@ check "--format fills the rest" grep -q '^error = "bfp:8"$' "$work/mixed/config.
 check "average format recorded" grep -q '^swa = "bfp:6"$' "$work/mixed/config.toml"
 check "eval mode recorded" grep -q '^eval = "fp32"$' "$work/mixed/config.toml"
 check "plain log without a terminal" bash -c "! grep -q \$'\r' '$work/mixed.err' && grep -q 'epoch   2' '$work/mixed.err'"
-expect_error "bad eval" 2 "accepted: quantized, fp32" "$swalp" train --data synthetic --eval float --out "$work/z"
+expect_error "bad eval" 2 "accepted: fp32, quantized, both" "$swalp" train --data synthetic --eval float --out "$work/z"
 expect_error "bad average format" 2 "accepted:" "$swalp" train --data synthetic --swa-format bfp:0 --out "$work/z"
 # Devices: a bad spelling is refused; auto is cpu without a GPU and then gives cpu's bits; cuda
 # trains a short SWALP run where libtorch sees a GPU, and is refused with its reason elsewhere.

@@ -12,16 +12,27 @@
 namespace swalp::engine {
 namespace {
 
-TEST(Trainer, SwaScheduleHoldsDecaysThenStaysAtTheSwaRate) {
+TEST(Trainer, SchedulesFollowTheReference) {
+  // train.py schedule(): 1% of lr_init from 90% of swa_start until swa_start, then swa_lr.
   TrainOptions o;
   o.lr_init = 0.1;
   o.swa_lr = 0.02;
   o.swa_start = 10;
+  o.epochs = 20;
   EXPECT_DOUBLE_EQ(swa_learning_rate(o, 0), 0.1);
-  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                      // t = 0.5
-  EXPECT_NEAR(swa_learning_rate(o, 7), 0.1 * (1 - 0.8 * 0.5), 1e-12);  // halfway down
-  EXPECT_NEAR(swa_learning_rate(o, 9), 0.02, 1e-12);                   // t = 0.9
-  EXPECT_NEAR(swa_learning_rate(o, 30), 0.02, 1e-12);
+  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                         // t = 0.5
+  EXPECT_NEAR(swa_learning_rate(o, 7), 0.1 * (1 - 0.99 * 0.5), 1e-12);  // halfway down
+  EXPECT_NEAR(swa_learning_rate(o, 9), 0.001, 1e-12);                    // t = 0.9: 1%
+  EXPECT_NEAR(swa_learning_rate(o, 10), 0.02, 1e-12);                    // t = 1: swa_lr
+  EXPECT_NEAR(swa_learning_rate(o, 19), 0.02, 1e-12);
+  EXPECT_FALSE(averages_after(o, 8));
+  EXPECT_TRUE(averages_after(o, 9));  // the annealed iterate after epoch swa_start joins
+  // The SGD schedule: the same shape over all epochs, 1% to the end, nothing averaged.
+  o.schedule = "sgd";
+  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 10), 0.1);
+  EXPECT_NEAR(swa_learning_rate(o, 14), 0.1 * (1 - 0.99 * 0.5), 1e-12);
+  EXPECT_NEAR(swa_learning_rate(o, 19), 0.001, 1e-12);
+  EXPECT_FALSE(averages_after(o, 19));
 }
 
 TEST(Trainer, LearnsSyntheticImagesInFullAndLowPrecision) {
@@ -42,7 +53,8 @@ TEST(Trainer, LearnsSyntheticImagesInFullAndLowPrecision) {
     EXPECT_GE(r->test_error_swa, 0.0);   // averaged from epoch 2 on
     EXPECT_LT(r->epochs.back().train_loss, r->epochs.front().train_loss);
   }
-  EXPECT_NE(fp.test_error_sgd, lp.test_error_sgd + 1000);  // both ran to the end
+  // The quantizers changed the trajectory.
+  EXPECT_NE(fp.state_checksum, lp.state_checksum);
 }
 
 TEST(Trainer, SameSeedSameRunBitForBit) {
@@ -119,18 +131,51 @@ TEST(Trainer, EvaluationWithoutQuantizersAndProgressPerStep) {
   EXPECT_EQ(steps[5].epoch, 2);
   EXPECT_EQ(steps[5].batch, 1);
   EXPECT_GT(steps.back().loss, 0);
-  o.eval = "fp32";
-  const TrainResult fp32 = train(o, train_set, test_set);
-  // Same training (evaluation draws no random numbers), other evaluation arithmetic.
-  EXPECT_EQ(quantized.epochs.back().train_loss, fp32.epochs.back().train_loss);
-  EXPECT_NE(quantized.test_error_sgd, fp32.test_error_sgd);
+  // The default evaluates the average with fp32 activations only.
+  EXPECT_GE(quantized.test_error_swa, 0);
+  EXPECT_EQ(quantized.test_error_swa_lp, -1);
+  o.eval = "both";
+  const TrainResult both = train(o, train_set, test_set);
+  // Same training and SGD evaluation (evaluation streams are their own), and the same fp32
+  // evaluation of the average.
+  EXPECT_EQ(quantized.state_checksum, both.state_checksum);
+  EXPECT_EQ(quantized.test_error_sgd, both.test_error_sgd);
+  EXPECT_EQ(quantized.test_error_swa, both.test_error_swa);
+  EXPECT_GE(both.test_error_swa_lp, 0);
+  o.eval = "quantized";  // the low-precision evaluation alone draws the same streams
+  const TrainResult lp_only = train(o, train_set, test_set);
+  EXPECT_EQ(lp_only.test_error_swa, -1);
+  EXPECT_EQ(lp_only.test_error_swa_lp, both.test_error_swa_lp);
   o.eval = "float";
   try {
     train(o, train_set, test_set);
     FAIL();
   } catch (const InvalidInput& e) {
-    EXPECT_NE(std::string(e.what()).find("accepted: quantized, fp32"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("accepted: fp32, quantized, both"), std::string::npos);
   }
+}
+
+TEST(Trainer, TheAnnealedIterateIsTheFirstAveragedAndSgdAveragesNothing) {
+  const Dataset train_set = make_synthetic_images(400, 12),
+                test_set = make_synthetic_images(200, 13);
+  TrainOptions o;
+  o.model = "mlp";
+  o.epochs = 3;
+  o.swa_start = 2;
+  o.extra_averages = {{"", 0}, {"", 1}};  // fp32 per epoch (as the run's own), every step
+  const TrainResult r = train(o, train_set, test_set);
+  EXPECT_EQ(r.epochs[0].test_error_swa, -1);
+  // After epoch swa_start the average holds that one iterate (no BatchNorm, fp32 model).
+  EXPECT_EQ(r.epochs[1].test_error_swa, r.epochs[1].test_error_sgd);
+  EXPECT_NEAR(r.epochs[2].lr, o.swa_lr, 1e-15);
+  ASSERT_EQ(r.extra_average_errors.size(), 2u);
+  EXPECT_EQ(r.extra_average_errors[0], r.test_error_swa);  // same average, same evaluation
+  EXPECT_GE(r.extra_average_errors[1], 0);
+  o.schedule = "sgd";
+  o.extra_averages.clear();
+  const TrainResult sgd = train(o, train_set, test_set);
+  for (const EpochMetrics& m : sgd.epochs) EXPECT_EQ(m.test_error_swa, -1);
+  EXPECT_NEAR(sgd.epochs[2].lr, o.lr_init * (1 - 0.99 * (2.0 / 3 - 0.5) / 0.4), 1e-15);
 }
 
 TEST(Trainer, BadOptionsNameTheAcceptedValues) {
@@ -141,10 +186,21 @@ TEST(Trainer, BadOptionsNameTheAcceptedValues) {
     train(o, d, d);
     FAIL();
   } catch (const InvalidInput& e) {
-    EXPECT_NE(std::string(e.what()).find("accepted: logreg, mlp, cnn"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("accepted: logreg, mlp, cnn, lenet"), std::string::npos);
   }
   o.model = "mlp";
   o.quant = QuantPlan::uniform("bfp:99");
+  EXPECT_THROW(train(o, d, d), InvalidInput);
+  o.quant = {};
+  for (double momentum : {-1.0, 1.0, 2.0, std::nan("")}) {
+    o.momentum = momentum;
+    EXPECT_THROW(train(o, d, d), InvalidInput) << momentum;
+  }
+  o.momentum = 0.9;
+  o.weight_decay = -1e-4;
+  EXPECT_THROW(train(o, d, d), InvalidInput);
+  o.weight_decay = 0;
+  o.schedule = "cosine";
   EXPECT_THROW(train(o, d, d), InvalidInput);
 }
 

@@ -3,15 +3,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include "swalp/error.h"
 #include "swalp/torch/quantize_tensor.h"
+#include "swalp/torch/streams.h"
 
 namespace swalp::torchq {
-
-namespace {
-// Sites per parameter: 4 quantized quantities, numbered apart from activation/error sites.
-enum Site : uint64_t { kGradSite = 0, kAccumulatorSite = 1, kWeightSite = 2, kMomentumSite = 3 };
-uint64_t site_of(size_t param, Site site) { return (uint64_t(param) << 2) | site; }
-}  // namespace
 
 LowPrecisionSgd::LowPrecisionSgd(std::vector<at::Tensor> params, LowPrecisionSgdOptions options)
     : params_(std::move(params)), options_(std::move(options)) {
@@ -23,22 +19,24 @@ LowPrecisionSgd::LowPrecisionSgd(std::vector<at::Tensor> params, LowPrecisionSgd
     accumulator_.push_back(acc);
     momentum_.push_back(at::zeros_like(acc));
   }
+  started_ = true;
 }
 
 void LowPrecisionSgd::store_accumulator(size_t i, at::Tensor& acc) {
   if (options_.accumulator)
-    quantize_(acc, at_site(*options_.accumulator, site_of(i, kAccumulatorSite)));
+    quantize_(acc, at_site(*options_.accumulator, int(Quantity::kAccumulator), i));
   at::Tensor& p = params_[i];
   if (options_.weight) {
-    p.copy_(quantize(acc, at_site(*options_.weight, site_of(i, kWeightSite))));
+    p.copy_(quantize(acc, at_site(*options_.weight, int(Quantity::kWeight), i)));
   } else {
     p.copy_(acc);
   }
 }
 
-QuantSpec LowPrecisionSgd::at_site(const QuantSpec& spec, uint64_t site) const {
+QuantSpec LowPrecisionSgd::at_site(const QuantSpec& spec, int quantity, size_t i) const {
   QuantSpec s = spec;
-  s.stream = site_stream(step_, site);
+  s.stream = compose_stream({Quantity(quantity), started_ ? Pass::kTrain : Pass::kStartup,
+                             options_.first_parameter + i, started_ ? step_ : 0});
   return s;
 }
 
@@ -48,16 +46,16 @@ void LowPrecisionSgd::step(double lr) {
     at::Tensor& p = params_[i];
     if (!p.grad().defined()) continue;
     at::Tensor g = options_.grad
-                       ? quantize(p.grad(), at_site(*options_.grad, site_of(i, kGradSite)))
+                       ? quantize(p.grad(), at_site(*options_.grad, int(Quantity::kGrad), i))
                        : p.grad().clone();
-    if (options_.weight_decay != 0) g.add_(p.detach(), options_.weight_decay);
+    at::Tensor& acc = accumulator_[i];
+    if (options_.weight_decay != 0) g.add_(acc, options_.weight_decay);
     at::Tensor& m = momentum_[i];
     m.mul_(options_.momentum).add_(g);
-    at::Tensor& acc = accumulator_[i];
     acc.add_(m, -lr);
     store_accumulator(i, acc);
     if (options_.momentum_buffer)
-      quantize_(m, at_site(*options_.momentum_buffer, site_of(i, kMomentumSite)));
+      quantize_(m, at_site(*options_.momentum_buffer, int(Quantity::kMomentum), i));
   }
   ++step_;
 }
@@ -70,6 +68,38 @@ void LowPrecisionSgd::restore(const std::vector<at::Tensor>& momentum,
     accumulator_[i].copy_(accumulator.at(i));
   }
   step_ = steps;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LowPrecisionSgd::state_entries(
+    const std::string& prefix) const {
+  std::vector<std::pair<std::string, at::Tensor>> entries;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    entries.emplace_back(prefix + "momentum." + std::to_string(i), momentum_[i].detach().cpu());
+    entries.emplace_back(prefix + "accumulator." + std::to_string(i),
+                         accumulator_[i].detach().cpu());
+  }
+  entries.emplace_back(prefix + "steps", at::tensor({int64_t(step_)}));
+  return entries;
+}
+
+void LowPrecisionSgd::load_state_entries(
+    const std::string& prefix, const std::function<at::Tensor(const std::string&)>& read) {
+  auto fitting = [&](const std::string& name, const at::Tensor& like) {
+    at::Tensor t = read(prefix + name);
+    if (t.sizes() != like.sizes() || t.scalar_type() != like.scalar_type())
+      throw InvalidInput("checkpoint entry '" + prefix + name +
+                         "' does not fit this optimizer (another model?)");
+    return t;
+  };
+  std::vector<at::Tensor> momentum, accumulator;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    momentum.push_back(fitting("momentum." + std::to_string(i), momentum_[i]));
+    accumulator.push_back(fitting("accumulator." + std::to_string(i), accumulator_[i]));
+  }
+  const at::Tensor steps = read(prefix + "steps");
+  if (steps.numel() != 1 || steps.scalar_type() != at::kLong || steps.item<int64_t>() < 0)
+    throw InvalidInput("checkpoint entry '" + prefix + "steps' is not a step count");
+  restore(momentum, accumulator, uint64_t(steps.item<int64_t>()));
 }
 
 void LowPrecisionSgd::zero_grad() {

@@ -16,6 +16,11 @@
 namespace swalp::torchq {
 
 namespace {
+std::function<void(const QuantSpec&)>& observer() {
+  static std::function<void(const QuantSpec&)> hook;
+  return hook;
+}
+
 void check_tensor(const at::Tensor& x) {
   if (x.scalar_type() != at::kFloat)
     throw InvalidInput(std::string("cannot quantize a tensor of dtype ") +
@@ -51,8 +56,13 @@ std::vector<int64_t> shape_of(const at::Tensor& x) {
 }
 }  // namespace
 
+void set_quantize_observer(std::function<void(const QuantSpec&)> hook) {
+  observer() = std::move(hook);
+}
+
 at::Tensor quantize(const at::Tensor& x, const QuantSpec& spec) {
   check_tensor(x);
+  if (observer()) observer()(spec);
   const at::Tensor in = x.contiguous();
   at::Tensor out = at::empty_like(in, at::MemoryFormat::Contiguous);
   quantize_on_device(spec, in, in.data_ptr<float>(), out.data_ptr<float>(), shape_of(in));
@@ -62,6 +72,7 @@ at::Tensor quantize(const at::Tensor& x, const QuantSpec& spec) {
 void quantize_(at::Tensor& x, const QuantSpec& spec) {
   check_tensor(x);
   if (x.is_contiguous()) {
+    if (observer()) observer()(spec);
     quantize_on_device(spec, x, x.data_ptr<float>(), x.data_ptr<float>(), shape_of(x));
   } else {
     x.copy_(quantize(x, spec));

@@ -80,6 +80,15 @@ struct Format {
 // problem, the offending value and the accepted spellings or range.
 Format parse_format(std::string_view spelling);
 
+// Whether a spelling of a shared-scale family names its scope ("bfp:8:row", "dt8:block64",
+// "mx:fp8e4m3:block16") rather than taking the default ("bfp:8", "dt8", "mx:fp8e4m3"). False for
+// every other spelling. Throws InvalidInput for a bad spelling.
+bool names_scope(std::string_view spelling);
+
+// `format` with another scope (its spelling updated). Throws InvalidInput for a format that has
+// no scope or an MX format given a scope other than blockN.
+Format with_scope(const Format& format, Scope scope);
+
 // One row of `swalp formats`.
 struct FormatInfo {
   std::string name;

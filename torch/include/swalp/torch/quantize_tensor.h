@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
+
 #include "swalp/quantize.h"
 
 namespace swalp::torchq {
@@ -15,5 +17,9 @@ at::Tensor quantize(const at::Tensor& x, const QuantSpec& spec);
 
 // Quantizes `x` in place, without a copy when it is contiguous. Same errors as quantize.
 void quantize_(at::Tensor& x, const QuantSpec& spec);
+
+// Audit hook (tests): when set, sees the spec of every tensor quantize/quantize_ handle, in
+// call order, on the calling thread. An empty function removes it.
+void set_quantize_observer(std::function<void(const QuantSpec&)> observer);
 
 }  // namespace swalp::torchq
