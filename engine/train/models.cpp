@@ -30,8 +30,8 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-// He initialization of a convolution as the reference models do it (vgg_low.py lines 49-53,
-// preresnet_low.py lines 137-142): weights N(0, 2 / (k * k * out_channels)), bias zero.
+// He initialization of a convolution as the reference models do it (vgg_low.py lines 62-66,
+// preresnet_low.py lines 122-128): weights N(0, 2 / (k * k * out_channels)), bias zero.
 void he_init(torch::nn::Conv2d& conv) {
   c10::NoGradGuard no_grad;
   const auto& o = conv->options;
@@ -115,8 +115,8 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride = 1) {
 }
 
 // VGG16-LP as models/vgg_low.py builds it: 13 conv3x3 each followed by ReLU and a quantizer
-// (lines 23-29), max pooling after blocks, then the classifier Dropout, Linear, ReLU, quantizer,
-// Dropout, Linear, ReLU, quantizer, Linear (lines 41-51): no BatchNorm, logits unquantized.
+// (lines 26-29), max pooling after blocks, then the classifier Dropout, Linear, ReLU, quantizer,
+// Dropout, Linear, ReLU, quantizer, Linear (lines 50-60): no BatchNorm, logits unquantized.
 class Vgg16 : public LowPrecisionNet {
  public:
   Vgg16(ActivationQuant q, int64_t in_channels, int64_t classes) : LowPrecisionNet(std::move(q)) {
@@ -163,8 +163,8 @@ class Vgg16 : public LowPrecisionNet {
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr}, fc3_{nullptr};
 };
 
-// Pre-activation residual block as models/preresnet_low.py builds it (BasicBlock lines 31-52,
-// Bottleneck lines 70-98): BN, ReLU, quantizer, conv, quantizer per stage; the shortcut is the
+// Pre-activation residual block as models/preresnet_low.py builds it (BasicBlock lines 32-52,
+// Bottleneck lines 72-98): BN, ReLU, quantizer, conv, quantizer per stage; the shortcut is the
 // block input x itself or a 1x1 convolution of x, unquantized; bottlenecks widen by 4.
 class PreActBlock : public torch::nn::Module {
  public:
@@ -208,7 +208,7 @@ class PreActBlock : public torch::nn::Module {
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, shortcut_{nullptr};
 };
 
-// PreResNet-LP (preresnet_low.py lines 115-167): conv, quantizer, the blocks, then BN, ReLU,
+// PreResNet-LP (preresnet_low.py lines 103-160): conv, quantizer, the blocks, then BN, ReLU,
 // average pooling and the linear layer, unquantized.
 class PreResNet : public LowPrecisionNet {
  public:
