@@ -28,8 +28,7 @@ namespace {
 
 struct ReproduceArgs {
   TrainArgs train;  // the shared settings (model, epochs, rates, data, eval, ...)
-  std::string experiment, preset, study = "comparison", format = "bfp:8",
-                              rounding = "stochastic";
+  std::string experiment, preset, study = "comparison", format = "bfp:8", rounding = "stochastic";
   std::string seeds = "1,2,3", word_lengths = "4,6", widths = "8,6",
               average_word_lengths = "16,14,12,10,8", frequencies = "0,100,10,1";
   int word_length = 0, threads = 0;
@@ -37,12 +36,24 @@ struct ReproduceArgs {
 };
 
 // The settings of `swalp train` that reproduce shares (its own flags replace the others).
-const std::vector<std::string> kSharedKeys = {
-    "model",          "epochs",          "batch_size",  "lr_init",
-    "swa_lr",         "swa_start",       "swa_every",   "momentum",
-    "weight_decay",   "device",          "data",        "limit_train",
-    "limit_test",     "eval",            "quant.swa",   "quant.activation_scope",
-    "quant.quantize_input", "quant.quantize_logits"};
+const std::vector<std::string> kSharedKeys = {"model",
+                                              "epochs",
+                                              "batch_size",
+                                              "lr_init",
+                                              "swa_lr",
+                                              "swa_start",
+                                              "swa_every",
+                                              "momentum",
+                                              "weight_decay",
+                                              "device",
+                                              "data",
+                                              "limit_train",
+                                              "limit_test",
+                                              "eval",
+                                              "quant.swa",
+                                              "quant.activation_scope",
+                                              "quant.quantize_input",
+                                              "quant.quantize_logits"};
 
 // A preset: the hyper-parameters of one of the reference's exp/*.sh scripts.
 struct Preset {
@@ -67,8 +78,8 @@ std::vector<T> parse_list(const std::string& text, const std::string& option, T 
   if (text.empty()) return values;
   std::stringstream stream(text);
   for (std::string field; std::getline(stream, field, ',');) {
-    const bool digits = !field.empty() && field.size() <= 18 &&
-                        std::all_of(field.begin(), field.end(), ::isdigit);
+    const bool digits =
+        !field.empty() && field.size() <= 18 && std::all_of(field.begin(), field.end(), ::isdigit);
     const long long v = digits ? std::stoll(field) : -1;
     if (!digits || v < (long long)low || v > (long long)high)
       throw InvalidInput("bad " + option + " '" + text + "': expected decimal integers in [" +
@@ -104,8 +115,11 @@ nlohmann::json stats_json(const engine::MethodStats& s) {
 
 void plot(const std::string& dir, const std::string& script) {
   std::string why;
-  if (!run_gnuplot(dir, "set terminal pngcairo size 900,560 noenhanced\nset datafile separator "
-                        "','\nset grid\n" + script, why))
+  if (!run_gnuplot(dir,
+                   "set terminal pngcairo size 900,560 noenhanced\nset datafile separator "
+                   "','\nset grid\n" +
+                       script,
+                   why))
     std::fprintf(stderr, "swalp: no plots: %s\n", why.c_str());
 }
 
@@ -118,8 +132,9 @@ nlohmann::json protocol_json(const engine::ReproduceOptions& o) {
           {"schedule",
            "train.py schedule(): lr_init to 50% of swa_start, linear to 1% at 90%, 1% until "
            "swa_start, then swa_lr"},
-          {"sgd_schedule", "SGD over swa_start epochs: the same decay (the FP32/LP runs' iterate "
-                           "after epoch swa_start)"},
+          {"sgd_schedule",
+           "SGD over swa_start epochs: the same decay (the FP32/LP runs' iterate "
+           "after epoch swa_start)"},
           {"full_budget_sgd_schedule", "SGD over all epochs: decay 50%..90% to 1%, then 1%"},
           {"lr_init", t.lr_init},
           {"swa_lr", t.swa_lr},
@@ -192,21 +207,21 @@ void write_comparison(const std::string& out, const engine::ReproduceOptions& o,
     sweep_csv += std::to_string(row.word_length) + "," + std::to_string(row.sgd_lp) + "," +
                  std::to_string(row.swalp) + "," + std::to_string(row.swalp_lp) + "\n";
   if (!r.sweep.empty()) io::write_file_atomic(out + "/sweep.csv", sweep_csv);
-  std::string script =
-      "set output 'test_error.png'\nset title 'Test error per epoch (seed " +
-      std::to_string(o.seeds.front()) + ", " + o.format + ")'\nset xlabel 'epoch'\n"
-      "set ylabel 'test error %'\nset key top right\n"
-      "plot 'curves.csv' every ::1 using 1:2 with linespoints title 'SGD-FP32', "
-      "'' every ::1 using 1:3 with linespoints title 'SWA-FP32', "
-      "'' every ::1 using 1:4 with linespoints title 'SGD-LP', "
-      "'' every ::1 using 1:5 with linespoints title 'SWALP'\n";
+  std::string script = "set output 'test_error.png'\nset title 'Test error per epoch (seed " +
+                       std::to_string(o.seeds.front()) + ", " + o.format +
+                       ")'\nset xlabel 'epoch'\n"
+                       "set ylabel 'test error %'\nset key top right\n"
+                       "plot 'curves.csv' every ::1 using 1:2 with linespoints title 'SGD-FP32', "
+                       "'' every ::1 using 1:3 with linespoints title 'SWA-FP32', "
+                       "'' every ::1 using 1:4 with linespoints title 'SGD-LP', "
+                       "'' every ::1 using 1:5 with linespoints title 'SWALP'\n";
   if (!r.sweep.empty())
-    script +=
-        "set output 'word_length.png'\nset title 'Test error against word length (" + o.format +
-        " family, every site)'\nset xlabel 'word length (bits)'\n"
-        "plot 'sweep.csv' every ::1 using 1:2 with linespoints title 'SGD-LP', "
-        "'' every ::1 using 1:3 with linespoints title 'SWALP (fp32 activations)', "
-        "'' every ::1 using 1:4 with linespoints title 'SWALP (low-precision activations)'\n";
+    script += "set output 'word_length.png'\nset title 'Test error against word length (" +
+              o.format +
+              " family, every site)'\nset xlabel 'word length (bits)'\n"
+              "plot 'sweep.csv' every ::1 using 1:2 with linespoints title 'SGD-LP', "
+              "'' every ::1 using 1:3 with linespoints title 'SWALP (fp32 activations)', "
+              "'' every ::1 using 1:4 with linespoints title 'SWALP (low-precision activations)'\n";
   plot(out, script);
 }
 
@@ -224,8 +239,9 @@ void run_comparison(const ReproduceArgs& args, const engine::ReproduceOptions& o
   }
   std::string sweep_table;
   if (!r.sweep.empty()) {
-    sweep_table = "\n| word length | format | SGD-LP | SWALP | SWALP (low-precision activations) |\n"
-                  "| --- | --- | --- | --- | --- |\n";
+    sweep_table =
+        "\n| word length | format | SGD-LP | SWALP | SWALP (low-precision activations) |\n"
+        "| --- | --- | --- | --- | --- |\n";
     for (const auto& row : r.sweep) {
       char line[256];
       std::snprintf(line, sizeof line, "| %d | %s | %.2f | %.2f | %.2f |\n", row.word_length,
@@ -254,7 +270,9 @@ void run_averaging_study(const ReproduceArgs& args, const engine::ReproduceOptio
       parse_list<int>(args.average_word_lengths, "--average-word-lengths", 2, 24);
   options.frequencies = parse_list<int>(args.frequencies, "--frequencies", 0, 1 << 30);
   const engine::AveragingStudy s = engine::study_averaging(options, data.train, data.test, cb);
-  auto every_name = [](int k) { return k == 0 ? std::string("epoch") : std::to_string(k) + " steps"; };
+  auto every_name = [](int k) {
+    return k == 0 ? std::string("epoch") : std::to_string(k) + " steps";
+  };
   std::string table = "| average kept in |";
   std::string rule = "| --- |";
   for (int k : options.frequencies) table += " every " + every_name(k) + " |", rule += " --- |";
@@ -274,18 +292,17 @@ void run_averaging_study(const ReproduceArgs& args, const engine::ReproduceOptio
   }
   const std::string header = "Averaging precision x frequency: " + o.format + " " + o.rounding +
                              " training, model " + o.base.model + ", " +
-                             std::to_string(o.base.epochs) + " epochs, averaging from the end of "
-                             "epoch " + std::to_string(o.base.swa_start) + ", seeds " +
-                             args.seeds + "; SGD-LP " + cell(s.sgd_lp) + "\n\n";
+                             std::to_string(o.base.epochs) +
+                             " epochs, averaging from the end of "
+                             "epoch " +
+                             std::to_string(o.base.swa_start) + ", seeds " + args.seeds +
+                             "; SGD-LP " + cell(s.sgd_lp) + "\n\n";
   std::printf("%s%s", header.c_str(), table.c_str());
   if (args.train.out.empty()) return;
-  const nlohmann::json summary = {{"study", "averaging"},
-                                  {"format", o.format},
-                                  {"seeds", o.seeds},
-                                  {"seconds", s.seconds},
-                                  {"protocol", protocol_json(o)},
-                                  {"SGD-LP", stats_json(s.sgd_lp)},
-                                  {"cells", cells}};
+  const nlohmann::json summary = {
+      {"study", "averaging"}, {"format", o.format},           {"seeds", o.seeds},
+      {"seconds", s.seconds}, {"protocol", protocol_json(o)}, {"SGD-LP", stats_json(s.sgd_lp)},
+      {"cells", cells}};
   const std::string& out = args.train.out;
   io::write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   io::write_file_atomic(out + "/table.md", header + table);
@@ -296,9 +313,11 @@ void run_averaging_study(const ReproduceArgs& args, const engine::ReproduceOptio
       "plot ";
   for (size_t k = 0; k < options.frequencies.size(); ++k) {
     const int every = options.frequencies[k];
-    script += std::string(k ? ", " : "") + "'averaging.csv' every ::1 using (strcol(1) eq 'fp32' "
-              "? 32 : real(substr(strcol(1), 5, 6))):($2 == " + std::to_string(every) +
-              " ? $3 : NaN) with linespoints title 'every " + every_name(every) + "'";
+    script += std::string(k ? ", " : "") +
+              "'averaging.csv' every ::1 using (strcol(1) eq 'fp32' "
+              "? 32 : real(substr(strcol(1), 5, 6))):($2 == " +
+              std::to_string(every) + " ? $3 : NaN) with linespoints title 'every " +
+              every_name(every) + "'";
   }
   plot(out, script + "\n");
 }
@@ -307,7 +326,8 @@ void run_format_study(const ReproduceArgs& args, const engine::ReproduceOptions&
                       const engine::DataSplits& data, const engine::ReproduceCallbacks& cb) {
   const std::vector<int> widths = parse_list<int>(args.widths, "--widths", 2, 32);
   const engine::FormatStudy s = engine::study_formats(o, widths, data.train, data.test, cb);
-  std::string table = "| bits | format | SGD-LP | SWALP | SWALP - SGD-LP |\n| --- | --- | --- | --- | --- |\n";
+  std::string table =
+      "| bits | format | SGD-LP | SWALP | SWALP - SGD-LP |\n| --- | --- | --- | --- | --- |\n";
   table += "| 32 | fp32 | " + cell(s.sgd_fp32) + " | " + cell(s.swa_fp32) + " | |\n";
   std::string csv = "index,bits,format,sgd_lp,swalp\n";
   nlohmann::json rows = nlohmann::json::array();
@@ -381,7 +401,8 @@ void register_reproduce(CLI::App& app) {
   cmd->add_option("--word-lengths", args.word_lengths,
                   "Sweep of word lengths, first seed (empty: none)")
       ->capture_default_str();
-  cmd->add_option("--rounding", args.rounding, "Rounding of every quantizer")->capture_default_str();
+  cmd->add_option("--rounding", args.rounding, "Rounding of every quantizer")
+      ->capture_default_str();
   cmd->add_option("--seeds", args.seeds, "Seeds, comma-separated (mean ± std over them)")
       ->capture_default_str();
   cmd->add_flag("--no-full-budget", args.no_full_budget,
@@ -436,7 +457,8 @@ void register_reproduce(CLI::App& app) {
     o.full_budget_baseline = !args.no_full_budget;
     const std::vector<std::string> studies = {"comparison", "averaging", "formats"};
     if (std::find(studies.begin(), studies.end(), args.study) == studies.end())
-      throw InvalidInput("bad --study '" + args.study + "'; accepted: comparison, averaging, formats");
+      throw InvalidInput("bad --study '" + args.study +
+                         "'; accepted: comparison, averaging, formats");
     if (args.study != "comparison") o.word_lengths.clear();
     resolve_device(base.device);
     make_model(base.model, {}, t.data.rfind("cifar", 0) == 0 ? 3 : 1,

@@ -62,9 +62,9 @@ std::string checked_archive(const std::string& path) {
                        "damaged, or written by another program)");
   const size_t trailer = bytes.size() - kTrailerSize;
   if (little(trailer + 20, 4) != kTrailerVersion)
-    throw InvalidInput("checkpoint '" + path + "' has trailer version " +
-                       std::to_string(little(trailer + 20, 4)) + "; accepted: " +
-                       std::to_string(kTrailerVersion) + " (written by another swalp version)");
+    throw InvalidInput(
+        "checkpoint '" + path + "' has trailer version " + std::to_string(little(trailer + 20, 4)) +
+        "; accepted: " + std::to_string(kTrailerVersion) + " (written by another swalp version)");
   if (little(trailer + 8, 8) != trailer)
     throw InvalidInput("checkpoint '" + path +
                        "' is corrupt: its length does not match its trailer");
@@ -137,8 +137,7 @@ at::Tensor CheckpointFile::read(const std::string& name) const {
 int64_t CheckpointFile::integer(const std::string& name) const {
   const at::Tensor t = read(name);
   if (t.numel() != 1 || t.scalar_type() != at::kLong)
-    throw InvalidInput("checkpoint '" + path_ + "' is corrupt: '" + name +
-                       "' is not one integer");
+    throw InvalidInput("checkpoint '" + path_ + "' is corrupt: '" + name + "' is not one integer");
   return t.item<int64_t>();
 }
 

@@ -30,7 +30,8 @@ double value_of(const EpochMetrics& m, const MetricColumn& c) {
 
 std::string metrics_csv_header() {
   std::string header;
-  for (const MetricColumn& c : metric_columns()) header += (header.empty() ? "" : ",") + std::string(c.name);
+  for (const MetricColumn& c : metric_columns())
+    header += (header.empty() ? "" : ",") + std::string(c.name);
   return header;
 }
 

@@ -78,15 +78,15 @@ class ConvNet : public LowPrecisionNet {
  public:
   ConvNet(ActivationQuant q, int64_t c1, int64_t c2, std::vector<int64_t> hidden)
       : LowPrecisionNet(std::move(q)) {
-    conv1_ = register_module(
-        "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c1, 5).padding(2)));
-    conv2_ = register_module(
-        "conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, 5).padding(2)));
+    conv1_ =
+        register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, c1, 5).padding(2)));
+    conv2_ =
+        register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c1, c2, 5).padding(2)));
     int64_t width = c2 * 7 * 7;
     hidden.push_back(10);
     for (size_t i = 0; i < hidden.size(); ++i) {
-      fcs_.push_back(register_module("fc" + std::to_string(i + 1),
-                                     torch::nn::Linear(width, hidden[i])));
+      fcs_.push_back(
+          register_module("fc" + std::to_string(i + 1), torch::nn::Linear(width, hidden[i])));
       width = hidden[i];
     }
   }
@@ -288,10 +288,9 @@ at::Device device_of(const torch::nn::Module& module) {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"logreg",      "mlp",          "cnn",
-                                                 "lenet",
-                                                 "vgg16",       "preresnet20",  "preresnet32",
-                                                 "preresnet56", "preresnet110", "preresnet164"};
+  static const std::vector<std::string> names = {
+      "logreg",      "mlp",         "cnn",         "lenet",        "vgg16",
+      "preresnet20", "preresnet32", "preresnet56", "preresnet110", "preresnet164"};
   return names;
 }
 

@@ -42,12 +42,8 @@ class LowPrecisionNet : public torch::nn::Module {
 
  protected:
   // The network input and the logits: quantized only when asked (ActivationQuant).
-  at::Tensor input_site(const at::Tensor& x) {
-    return quant_.quantize_input ? quant_next(x) : x;
-  }
-  at::Tensor logits_site(const at::Tensor& x) {
-    return quant_.quantize_logits ? quant_next(x) : x;
-  }
+  at::Tensor input_site(const at::Tensor& x) { return quant_.quantize_input ? quant_next(x) : x; }
+  at::Tensor logits_site(const at::Tensor& x) { return quant_.quantize_logits ? quant_next(x) : x; }
 
  private:
   at::Tensor quant(const at::Tensor& x, uint64_t site);

@@ -38,8 +38,9 @@ void validate(const ReproduceOptions& o) {
                        "]: SGD-LP is read after it and at least one epoch is averaged");
   if (o.seeds.empty()) throw InvalidInput("no seeds; give at least one (e.g. --seeds 1,2,3)");
   if (std::set<uint64_t>(o.seeds.begin(), o.seeds.end()).size() != o.seeds.size())
-    throw InvalidInput("repeated seeds: each seed must appear once (the spread over seeds "
-                       "would be understated)");
+    throw InvalidInput(
+        "repeated seeds: each seed must appear once (the spread over seeds "
+        "would be understated)");
   make_quant_spec(o.format, o.rounding);
   for (int wl : o.word_lengths) {
     const int low = parse_format(o.format).kind == FormatKind::kInt ? 2 : 2;
@@ -112,8 +113,7 @@ ReproduceResult reproduce(const ReproduceOptions& o, const Dataset& train_set,
     }
     if (seed == o.seeds.front()) {
       result.sweep.push_back({0, o.format, errors[kSgdLp].back(),
-                              l.test_error_swa >= 0 ? l.test_error_swa : -1,
-                              l.test_error_swa_lp});
+                              l.test_error_swa >= 0 ? l.test_error_swa : -1, l.test_error_swa_lp});
     }
   }
   for (const auto& [name, values] : errors) result.methods[name] = stats_of(values);
@@ -126,16 +126,15 @@ ReproduceResult reproduce(const ReproduceOptions& o, const Dataset& train_set,
       TrainOptions lp = run_options(o, format, o.seeds.front(), "swa");
       if (lp.eval == "fp32") lp.eval = "both";
       const TrainResult l = run("LP", lp, format, train_set, test_set, cb, &result.runs);
-      result.sweep.push_back({wl, format, at_swa_start(lp, l), l.test_error_swa,
-                              l.test_error_swa_lp});
+      result.sweep.push_back(
+          {wl, format, at_swa_start(lp, l), l.test_error_swa, l.test_error_swa_lp});
     }
     std::sort(result.sweep.begin(), result.sweep.end(),
               [](const SweepRow& a, const SweepRow& b) { return a.word_length < b.word_length; });
   } else {
     result.sweep.clear();
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 
@@ -152,7 +151,8 @@ AveragingStudy study_averaging(const AveragingStudyOptions& options, const Datas
     formats.push_back("bfp:" + std::to_string(wl));
   }
   for (int k : options.frequencies)
-    if (k < 0) throw InvalidInput("bad averaging frequency " + std::to_string(k) + "; accepted: >= 0");
+    if (k < 0)
+      throw InvalidInput("bad averaging frequency " + std::to_string(k) + "; accepted: >= 0");
   const auto start = std::chrono::steady_clock::now();
   AveragingStudy study;
   std::vector<double> sgd;
@@ -170,8 +170,7 @@ AveragingStudy study_averaging(const AveragingStudyOptions& options, const Datas
     for (size_t k = 0; k < options.frequencies.size(); ++k)
       study.cells.push_back({formats[f].empty() ? "fp32" : formats[f], options.frequencies[k],
                              stats_of(cells[f * options.frequencies.size() + k])});
-  study.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  study.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return study;
 }
 
@@ -211,8 +210,7 @@ FormatStudy study_formats(const ReproduceOptions& o, const std::vector<int>& wid
       }
       study.rows.push_back({bits, format, stats_of(sgd), stats_of(swa)});
     }
-  study.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  study.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return study;
 }
 

@@ -69,8 +69,8 @@ struct ReproduceResult {
 };
 
 // Called before each training run with its name, format ("" = fp32) and seed.
-using RunStarted = std::function<void(const std::string& name, const std::string& format,
-                                      uint64_t seed)>;
+using RunStarted =
+    std::function<void(const std::string& name, const std::string& format, uint64_t seed)>;
 struct ReproduceCallbacks {
   RunStarted on_run;
   std::function<void(const EpochMetrics&)> on_epoch;

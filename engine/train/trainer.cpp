@@ -123,8 +123,7 @@ void validate(const TrainOptions& o) {
   if (o.epochs < 1)
     throw InvalidInput("epochs must be >= 1 (got " + std::to_string(o.epochs) + ")");
   if (o.batch_size < 1) throw InvalidInput("batch size must be >= 1");
-  if (!(o.lr_init > 0) || !(o.swa_lr > 0) || !std::isfinite(o.lr_init) ||
-      !std::isfinite(o.swa_lr))
+  if (!(o.lr_init > 0) || !(o.swa_lr > 0) || !std::isfinite(o.lr_init) || !std::isfinite(o.swa_lr))
     throw InvalidInput("learning rates must be > 0 and finite");
   range("momentum", o.momentum, 0.0, 0.999999, "0 <= momentum < 1");
   range("weight decay", o.weight_decay, 0.0, 1.0, "0 <= weight decay <= 1");
@@ -141,9 +140,9 @@ void validate(const TrainOptions& o) {
   check_one_of("schedule", o.schedule, schedules());
   check_one_of("activation scope", o.quant.activation_scope, activation_scopes());
   parse_rounding(o.quant.rounding);
-  for (const std::string* site : {&o.quant.weight, &o.quant.grad, &o.quant.momentum,
-                                  &o.quant.accumulator, &o.quant.activation, &o.quant.error,
-                                  &o.quant.swa})
+  for (const std::string* site :
+       {&o.quant.weight, &o.quant.grad, &o.quant.momentum, &o.quant.accumulator,
+        &o.quant.activation, &o.quant.error, &o.quant.swa})
     if (!site->empty()) make_quant_spec(*site, o.quant.rounding);
 }
 
@@ -326,7 +325,8 @@ void load_checkpoint(const std::string& path, TrainingState& state, RunState& ru
                        std::to_string(workers) + " workers; resume it under mpirun -np " +
                        std::to_string(workers));
   std::vector<at::Tensor> exchange_state;
-  for (int64_t w = 0; w < workers; ++w) exchange_state.push_back(read("exchange." + std::to_string(w)));
+  for (int64_t w = 0; w < workers; ++w)
+    exchange_state.push_back(read("exchange." + std::to_string(w)));
   std::vector<EpochMetrics> epochs = metrics_from_tensor(read("metrics"));
   const int64_t steps_averaging = file.integer("steps_averaging");
   const at::Tensor shuffle = read("generator"), augmentation = read("augmentation_generator"),
@@ -497,8 +497,8 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     std::vector<at::Tensor> sgd_buffers;
     for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
     extra->swap_in();
-    result.extra_average_errors.push_back(evaluate(model, train_set, test_set, o.batch_size,
-                                                   false, uint64_t(o.epochs), kEvalAverageFp32));
+    result.extra_average_errors.push_back(evaluate(model, train_set, test_set, o.batch_size, false,
+                                                   uint64_t(o.epochs), kEvalAverageFp32));
     extra->swap_in();
     c10::NoGradGuard no_grad;
     const auto buffers = model.buffers();

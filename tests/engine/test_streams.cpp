@@ -28,8 +28,7 @@ TEST(Streams, FieldsRoundTripAndRangesAreChecked) {
   EXPECT_EQ(back.index, id.index);
   EXPECT_EQ(back.counter, id.counter);
   EXPECT_THROW(compose_stream({Quantity::kGrad, Pass::kTrain, 65536, 0}), InvalidInput);
-  EXPECT_THROW(compose_stream({Quantity::kGrad, Pass::kTrain, 0, uint64_t(1) << 42}),
-               InvalidInput);
+  EXPECT_THROW(compose_stream({Quantity::kGrad, Pass::kTrain, 0, uint64_t(1) << 42}), InvalidInput);
   EXPECT_THROW(torchq::evaluation_counter(0, 4, 0), InvalidInput);
   EXPECT_NE(torchq::evaluation_counter(1, 0, 0), torchq::evaluation_counter(0, 0, 1));
   EXPECT_NE(torchq::evaluation_counter(0, 1, 0), torchq::evaluation_counter(0, 0, 1));
@@ -63,7 +62,8 @@ void expect_no_shared_stream(const std::map<std::pair<uint64_t, uint64_t>, int>&
 }
 
 TEST(Streams, NoTwoQuantizerSitesOfAnMlpRunShareRandomBits) {
-  const Dataset train_set = make_synthetic_images(300, 21), test_set = make_synthetic_images(150, 22);
+  const Dataset train_set = make_synthetic_images(300, 21),
+                test_set = make_synthetic_images(150, 22);
   TrainOptions o;
   o.model = "mlp";
   o.epochs = 3;

@@ -20,10 +20,10 @@ TEST(Trainer, SchedulesFollowTheReference) {
   o.swa_start = 10;
   o.epochs = 20;
   EXPECT_DOUBLE_EQ(swa_learning_rate(o, 0), 0.1);
-  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                         // t = 0.5
+  EXPECT_DOUBLE_EQ(swa_learning_rate(o, 5), 0.1);                       // t = 0.5
   EXPECT_NEAR(swa_learning_rate(o, 7), 0.1 * (1 - 0.99 * 0.5), 1e-12);  // halfway down
-  EXPECT_NEAR(swa_learning_rate(o, 9), 0.001, 1e-12);                    // t = 0.9: 1%
-  EXPECT_NEAR(swa_learning_rate(o, 10), 0.02, 1e-12);                    // t = 1: swa_lr
+  EXPECT_NEAR(swa_learning_rate(o, 9), 0.001, 1e-12);                   // t = 0.9: 1%
+  EXPECT_NEAR(swa_learning_rate(o, 10), 0.02, 1e-12);                   // t = 1: swa_lr
   EXPECT_NEAR(swa_learning_rate(o, 19), 0.02, 1e-12);
   EXPECT_FALSE(averages_after(o, 8));
   EXPECT_TRUE(averages_after(o, 9));  // the annealed iterate after epoch swa_start joins

@@ -26,7 +26,8 @@ void SwaAverager::update() {
     average_[i].add_(tracked_[i].detach() - average_[i], 1.0 / double(count_));
     if (formats_[i]) {
       QuantSpec spec = *formats_[i];
-      spec.stream = compose_stream({Quantity::kAverage, Pass::kTrain, first_index_ + i, uint64_t(count_)});
+      spec.stream =
+          compose_stream({Quantity::kAverage, Pass::kTrain, first_index_ + i, uint64_t(count_)});
       quantize_(average_[i], spec);
     }
   }

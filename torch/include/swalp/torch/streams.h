@@ -73,8 +73,8 @@ inline StreamId decompose_stream(uint64_t stream) {
 inline uint64_t evaluation_counter(uint64_t epoch, uint64_t evaluation, uint64_t batch) {
   if (epoch >= (uint64_t(1) << 18) || evaluation >= 4 || batch >= (uint64_t(1) << 22))
     throw InvalidInput("evaluation stream out of range: epoch " + std::to_string(epoch) +
-                       " (< 262144), evaluation " + std::to_string(evaluation) +
-                       " (< 4), batch " + std::to_string(batch) + " (< 4194304)");
+                       " (< 262144), evaluation " + std::to_string(evaluation) + " (< 4), batch " +
+                       std::to_string(batch) + " (< 4194304)");
   return (epoch << 24) | (evaluation << 22) | batch;
 }
 
