@@ -189,6 +189,7 @@ std::string resolved_config(TrainArgs& args) {
   std::ostringstream top, quant;
   top.precision(17);
   top << std::boolalpha;
+  quant << std::boolalpha;
   top << "# resolved by swalp train\n";
   for (const Setting& s : settings_of(args)) {
     const bool in_quant = s.key.rfind("quant.", 0) == 0;
