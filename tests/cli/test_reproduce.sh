@@ -34,7 +34,7 @@ for name, key in [("FP32", "SGD-FP32"), ("LP", "SGD-LP")]:
            and x["format"] in ("fp32", "bfp:5:tensor")]
     assert at4 == r[key]["per_seed"], (key, at4, r[key]["per_seed"])
     lr4 = [float(x["lr"]) for x in rows if x["run"] == name and x["epoch"] == "4"]
-    assert all(abs(lr - 0.0005) < 1e-12 for lr in lr4), lr4
+    assert all(abs(lr - 0.05 * (1 - 0.99 * 0.25 / 0.4)) < 1e-12 for lr in lr4), lr4  # t = 3/4
 swalp, sgd_lp = r["SWALP"]["test_error_mean"], r["SGD-LP"]["test_error_mean"]
 print(f"SWALP {swalp:.2f}% vs SGD-LP {sgd_lp:.2f}%")
 assert swalp < sgd_lp, "SWALP is not below SGD-LP"
@@ -95,7 +95,7 @@ expect_error "unknown preset" 2 "accepted: cifar10-vgg16, cifar100-vgg16" \
 
 # Bad input: refused with exit 2 before any training (each would otherwise run for minutes).
 expect_error "repeated seeds" 2 "repeated seeds" "$swalp" reproduce --seeds 1,1
-expect_error "sweep word length 1" 2 "accepted: 2..24" "$swalp" reproduce --word-lengths 1
+expect_error "sweep word length 1" 2 "in [2, 24]" "$swalp" reproduce --word-lengths 1
 expect_error "sweep word length 0" 2 "--word-lengths" "$swalp" reproduce --word-lengths 0
 expect_error "sweep of a format without a word length" 2 "needs a bfp:WL or int:B format" \
   "$swalp" reproduce --format fp8e4m3
