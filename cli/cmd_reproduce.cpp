@@ -3,6 +3,7 @@
 // "averaging" the average's precision x frequency; "formats" SGD-LP vs SWALP per format.
 // Shared flags come from the settings table of `swalp train` (train_config.cpp).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -78,8 +79,9 @@ std::vector<T> parse_list(const std::string& text, const std::string& option, T 
   if (text.empty()) return values;
   std::stringstream stream(text);
   for (std::string field; std::getline(stream, field, ',');) {
-    const bool digits =
-        !field.empty() && field.size() <= 18 && std::all_of(field.begin(), field.end(), ::isdigit);
+    const bool digits = !field.empty() && field.size() <= 18 &&
+                        std::all_of(field.begin(), field.end(),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; });
     const long long v = digits ? std::stoll(field) : -1;
     if (!digits || v < (long long)low || v > (long long)high)
       throw InvalidInput("bad " + option + " '" + text + "': expected decimal integers in [" +

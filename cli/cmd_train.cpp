@@ -142,15 +142,7 @@ void register_train(CLI::App& app) {
         std::visit([&](auto* target) { given.emplace_back(target, Value(*target)); },
                    setting.target);
     if (!args.config.empty()) load_config(args.config, args);
-    if (!args.format.empty()) {
-      engine::QuantPlan& plan = args.options.quant;
-      const engine::QuantPlan kept = plan;
-      plan = engine::QuantPlan::uniform(args.format, plan.rounding);
-      plan.swa = kept.swa;
-      plan.activation_scope = kept.activation_scope;
-      plan.quantize_input = kept.quantize_input;
-      plan.quantize_logits = kept.quantize_logits;
-    }
+    if (!args.format.empty()) args.options.quant.set_sites(args.format);
     for (const auto& [target, value] : given)
       std::visit([&](auto* t) { *t = std::get<std::remove_pointer_t<decltype(t)>>(value); },
                  target);

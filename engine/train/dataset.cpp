@@ -125,8 +125,9 @@ DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit
     s.train = first(load_cifar({dir + "/train.bin"}, 100), limit_train);
     s.test = first(load_cifar({dir + "/test.bin"}, 100), limit_test);
   } else {
-    throw InvalidInput("unknown data '" + spec +
-                       "'; accepted: fashion-mnist, fashion-mnist:DIR, synthetic, cifar10:DIR, cifar100:DIR");
+    throw InvalidInput(
+        "unknown data '" + spec +
+        "'; accepted: fashion-mnist, fashion-mnist:DIR, synthetic, cifar10:DIR, cifar100:DIR");
   }
   return s;
 }

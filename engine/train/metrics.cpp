@@ -15,8 +15,8 @@ const std::vector<MetricColumn>& metric_columns() {
       {"train_loss", &EpochMetrics::train_loss, "%.17g"},
       {"train_error", &EpochMetrics::train_error, "%.6f"},
       {"test_error_sgd", &EpochMetrics::test_error_sgd, "%.6f"},
-      {"test_error_swa", &EpochMetrics::test_error_swa, "%.6f"},
-      {"test_error_swa_lp", &EpochMetrics::test_error_swa_lp, "%.6f"},
+      {"test_error_swa", &EpochMetrics::test_error_swa, "%.6f", true},
+      {"test_error_swa_lp", &EpochMetrics::test_error_swa_lp, "%.6f", true},
       {"seconds", &EpochMetrics::seconds, "%.3f"},
   };
   return columns;
@@ -42,9 +42,7 @@ std::string metrics_csv_row(const EpochMetrics& m) {
     if (!first) row += ",";
     first = false;
     const double v = value_of(m, c);
-    const bool not_evaluated = c.field != nullptr && c.field != &EpochMetrics::lr &&
-                               c.field != &EpochMetrics::train_loss && v == -1.0;
-    if (not_evaluated) continue;
+    if (c.optional && v == -1.0) continue;
     char cell[64];
     std::snprintf(cell, sizeof cell, c.format, v);
     row += cell;

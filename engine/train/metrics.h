@@ -15,6 +15,7 @@ struct MetricColumn {
   const char* name;
   double EpochMetrics::*field;  // null for "epoch" (an int)
   const char* format;           // printf format of the CSV cell
+  bool optional = false;        // -1 means "not evaluated": an empty CSV cell
 };
 
 const std::vector<MetricColumn>& metric_columns();

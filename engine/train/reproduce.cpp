@@ -43,8 +43,7 @@ void validate(const ReproduceOptions& o) {
         "would be understated)");
   make_quant_spec(o.format, o.rounding);
   for (int wl : o.word_lengths) {
-    const int low = parse_format(o.format).kind == FormatKind::kInt ? 2 : 2;
-    if (wl < low || wl > 24)
+    if (wl < 2 || wl > 24)
       throw InvalidInput("bad sweep word length " + std::to_string(wl) + "; accepted: 2..24");
     make_quant_spec(with_word_length(o.format, wl), o.rounding);
   }
@@ -57,13 +56,8 @@ TrainOptions run_options(const ReproduceOptions& o, const std::string& format, u
   TrainOptions t = o.base;
   t.seed = seed;
   t.schedule = schedule;
-  const QuantPlan keep = t.quant;
-  t.quant = format.empty() ? QuantPlan{} : QuantPlan::uniform(format, o.rounding);
+  t.quant.set_sites(format);
   t.quant.rounding = o.rounding;
-  t.quant.activation_scope = keep.activation_scope;
-  t.quant.quantize_input = keep.quantize_input;
-  t.quant.quantize_logits = keep.quantize_logits;
-  t.quant.swa = keep.swa;
   t.checkpoint.clear();
   return t;
 }
@@ -87,6 +81,18 @@ double at_swa_start(const TrainOptions& t, const TrainResult& r) {
   return r.epochs.at(size_t(t.swa_start - 1)).test_error_sgd;
 }
 
+// A low-precision run of the protocol: SGD-LP after epoch swa_start, SWALP after the last epoch
+// with fp32 activations and through the activation quantizers.
+SweepRow low_precision_row(const ReproduceOptions& o, const std::string& format, uint64_t seed,
+                           const Dataset& train_set, const Dataset& test_set,
+                           const ReproduceCallbacks& cb, std::vector<RunRecord>* records) {
+  TrainOptions lp = run_options(o, format, seed, "swa");
+  if (lp.eval == "fp32") lp.eval = "both";  // the labelled low-precision column too
+  const TrainResult l = run("LP", lp, format, train_set, test_set, cb, records);
+  return {parse_format(format).bits, format, at_swa_start(lp, l), l.test_error_swa,
+          l.test_error_swa_lp};
+}
+
 }  // namespace
 
 ReproduceResult reproduce(const ReproduceOptions& o, const Dataset& train_set,
@@ -100,40 +106,24 @@ ReproduceResult reproduce(const ReproduceOptions& o, const Dataset& train_set,
     const TrainResult f = run("FP32", fp, "", train_set, test_set, cb, &result.runs);
     errors[kSgdFp32].push_back(at_swa_start(fp, f));
     errors[kSwaFp32].push_back(f.test_error_swa >= 0 ? f.test_error_swa : f.test_error_swa_lp);
-    TrainOptions lp = run_options(o, o.format, seed, "swa");
-    if (lp.eval == "fp32") lp.eval = "both";  // the labelled low-precision column too
-    const TrainResult l = run("LP", lp, o.format, train_set, test_set, cb, &result.runs);
-    errors[kSgdLp].push_back(at_swa_start(lp, l));
-    if (l.test_error_swa >= 0) errors[kSwalp].push_back(l.test_error_swa);
-    if (l.test_error_swa_lp >= 0) errors[kSwalpLowPrecision].push_back(l.test_error_swa_lp);
+    const SweepRow lp = low_precision_row(o, o.format, seed, train_set, test_set, cb, &result.runs);
+    errors[kSgdLp].push_back(lp.sgd_lp);
+    if (lp.swalp >= 0) errors[kSwalp].push_back(lp.swalp);
+    if (lp.swalp_lp >= 0) errors[kSwalpLowPrecision].push_back(lp.swalp_lp);
     if (o.full_budget_baseline) {
       const TrainOptions sgd = run_options(o, o.format, seed, "sgd");
       const TrainResult s = run("LP-SGD", sgd, o.format, train_set, test_set, cb, &result.runs);
       errors[kSgdLpFullBudget].push_back(s.test_error_sgd);
     }
-    if (seed == o.seeds.front()) {
-      result.sweep.push_back({0, o.format, errors[kSgdLp].back(),
-                              l.test_error_swa >= 0 ? l.test_error_swa : -1, l.test_error_swa_lp});
-    }
+    if (seed == o.seeds.front() && !o.word_lengths.empty()) result.sweep.push_back(lp);
   }
   for (const auto& [name, values] : errors) result.methods[name] = stats_of(values);
-  if (!o.word_lengths.empty()) {
-    const Format main = parse_format(o.format);
-    result.sweep.front().word_length = main.bits;
-    for (int wl : o.word_lengths) {
-      if (wl == main.bits) continue;
-      const std::string format = with_word_length(o.format, wl);
-      TrainOptions lp = run_options(o, format, o.seeds.front(), "swa");
-      if (lp.eval == "fp32") lp.eval = "both";
-      const TrainResult l = run("LP", lp, format, train_set, test_set, cb, &result.runs);
-      result.sweep.push_back(
-          {wl, format, at_swa_start(lp, l), l.test_error_swa, l.test_error_swa_lp});
-    }
-    std::sort(result.sweep.begin(), result.sweep.end(),
-              [](const SweepRow& a, const SweepRow& b) { return a.word_length < b.word_length; });
-  } else {
-    result.sweep.clear();
-  }
+  for (int wl : o.word_lengths)
+    if (wl != parse_format(o.format).bits)
+      result.sweep.push_back(low_precision_row(o, with_word_length(o.format, wl), o.seeds.front(),
+                                               train_set, test_set, cb, &result.runs));
+  std::sort(result.sweep.begin(), result.sweep.end(),
+            [](const SweepRow& a, const SweepRow& b) { return a.word_length < b.word_length; });
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
@@ -174,20 +164,19 @@ AveragingStudy study_averaging(const AveragingStudyOptions& options, const Datas
   return study;
 }
 
-std::vector<std::string> study_formats(int bits) {
-  const std::string b = std::to_string(bits);
+std::vector<std::string> formats_compared(int bits) {
   if (bits == 8)
     return {"bfp:8", "bfp:8:block32", "fp8e4m3", "fp8e5m2", "mx:fp8e4m3", "int:8", "fixed:8:6"};
   if (bits == 6)
     return {"bfp:6", "bfp:6:block32", "fp6e3m2", "fp6e2m3", "mx:fp6e3m2", "int:6", "fixed:6:4"};
-  throw InvalidInput("the format study compares 8 or 6 bits (got " + b + ")");
+  throw InvalidInput("the format study compares 8 or 6 bits (got " + std::to_string(bits) + ")");
 }
 
 FormatStudy study_formats(const ReproduceOptions& o, const std::vector<int>& widths,
                           const Dataset& train_set, const Dataset& test_set,
                           const ReproduceCallbacks& cb) {
   validate(o);
-  for (int bits : widths) study_formats(bits);  // validates the widths before any run
+  for (int bits : widths) formats_compared(bits);  // validates the widths before any run
   const auto start = std::chrono::steady_clock::now();
   FormatStudy study;
   std::vector<double> sgd_fp, swa_fp;
@@ -200,7 +189,7 @@ FormatStudy study_formats(const ReproduceOptions& o, const std::vector<int>& wid
   study.sgd_fp32 = stats_of(sgd_fp);
   study.swa_fp32 = stats_of(swa_fp);
   for (int bits : widths)
-    for (const std::string& format : study_formats(bits)) {
+    for (const std::string& format : formats_compared(bits)) {
       std::vector<double> sgd, swa;
       for (uint64_t seed : o.seeds) {
         const TrainOptions lp = run_options(o, format, seed, "swa");

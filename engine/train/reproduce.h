@@ -123,7 +123,7 @@ struct FormatStudy {
 };
 // The formats compared at `bits` (8 or 6): bfp per channel, bfp per block of 32, the OCP floats
 // of that width, MX with an element of that width, int, fixed point.
-std::vector<std::string> study_formats(int bits);
+std::vector<std::string> formats_compared(int bits);
 FormatStudy study_formats(const ReproduceOptions& options, const std::vector<int>& widths,
                           const Dataset& train_set, const Dataset& test_set,
                           const ReproduceCallbacks& callbacks = {});

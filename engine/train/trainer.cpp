@@ -27,10 +27,13 @@ bool QuantPlan::any() const {
            activation.empty() && error.empty() && swa.empty());
 }
 
+void QuantPlan::set_sites(const std::string& spelling) {
+  weight = grad = momentum = accumulator = activation = error = spelling;
+}
+
 QuantPlan QuantPlan::uniform(const std::string& spelling, const std::string& rounding) {
   QuantPlan plan;
-  plan.weight = plan.grad = plan.momentum = plan.accumulator = plan.activation = plan.error =
-      spelling;
+  plan.set_sites(spelling);
   plan.rounding = rounding;
   return plan;
 }
@@ -75,6 +78,36 @@ double evaluate(LowPrecisionNet& model, const Dataset& train, const Dataset& tes
   model.set_quantizers_enabled(true);
   return 100.0 * double(wrong) / double(test.size());
 }
+
+// Evaluates the average swapped into the model; the SGD weights and BatchNorm statistics are
+// put back afterwards.
+double evaluate_average(LowPrecisionNet& model, torchq::SwaAverager& average, const Dataset& train,
+                        const Dataset& test, int64_t batch_size, bool quantized, uint64_t epoch,
+                        Evaluation evaluation) {
+  std::vector<at::Tensor> sgd_buffers;
+  for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
+  average.swap_in();
+  const double error = evaluate(model, train, test, batch_size, quantized, epoch, evaluation);
+  average.swap_in();
+  c10::NoGradGuard no_grad;
+  const auto buffers = model.buffers();
+  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(sgd_buffers[i]);
+  return error;
+}
+
+// An average and when it takes an iterate: every `every` steps of the constant-rate phase, or
+// (every = 0) at the end of each averaged epoch; and always at the end of the first averaged
+// epoch, so that the annealed iterate of epoch swa_start is the first one averaged.
+struct ScheduledAverage {
+  torchq::SwaAverager averager;
+  int every = 0;
+  void after_step(uint64_t constant_phase_steps) {
+    if (every > 0 && constant_phase_steps % uint64_t(every) == 0) averager.update();
+  }
+  void after_averaged_epoch() {
+    if (every == 0 || averager.count() == 0) averager.update();
+  }
+};
 
 template <typename T>
 void check_one_of(const std::string& what, const T& value, const std::vector<T>& accepted) {
@@ -284,11 +317,21 @@ void TrainingState::restore(const std::function<at::Tensor(const std::string&)>&
 
 namespace {
 
+// An average of the state's parameters in `format` ("" = fp32; per-channel scopes for 2-D+
+// parameters, as the weights), drawing the streams of indices first_index onwards.
+torchq::SwaAverager make_averager(const TrainingState& state, const TrainOptions& o,
+                                  const std::string& format, uint64_t first_index) {
+  std::vector<std::optional<QuantSpec>> formats;
+  for (const at::Tensor& p : state.parameters())
+    formats.push_back(site_spec(format, o.quant.rounding, p.dim() >= 2, o.seed));
+  return torchq::SwaAverager(state.parameters(), formats, first_index);
+}
+
 // Everything of a run besides the training state that a checkpoint holds.
 struct RunState {
   torchq::SwaAverager& swa;
   at::Generator &shuffle, &augmentation;
-  uint64_t& steps_averaging;
+  uint64_t& constant_phase_steps;
   std::vector<EpochMetrics>& epochs;
 };
 
@@ -299,7 +342,7 @@ NamedTensors checkpoint_entries(const TrainingState& state, RunState& run,
                                 const std::vector<at::Tensor>& exchange_state) {
   NamedTensors entries = state.state_tensors();
   for (auto& entry : run.swa.state_entries("swa.")) entries.push_back(entry);
-  entries.emplace_back("steps_averaging", at::tensor({int64_t(run.steps_averaging)}));
+  entries.emplace_back("constant_phase_steps", at::tensor({int64_t(run.constant_phase_steps)}));
   entries.emplace_back("generator", run.shuffle.get_state());
   entries.emplace_back("augmentation_generator", run.augmentation.get_state());
   at::Generator dropout = at::detail::getDefaultCPUGenerator();
@@ -328,13 +371,13 @@ void load_checkpoint(const std::string& path, TrainingState& state, RunState& ru
   for (int64_t w = 0; w < workers; ++w)
     exchange_state.push_back(read("exchange." + std::to_string(w)));
   std::vector<EpochMetrics> epochs = metrics_from_tensor(read("metrics"));
-  const int64_t steps_averaging = file.integer("steps_averaging");
+  const int64_t constant_phase_steps = file.integer("constant_phase_steps");
   const at::Tensor shuffle = read("generator"), augmentation = read("augmentation_generator"),
                    dropout = read("dropout_generator");
   state.restore(read);
   run.swa.load_state_entries("swa.", read);
   if (exchange) exchange->restore_state(exchange_state);
-  run.steps_averaging = uint64_t(std::max<int64_t>(steps_averaging, 0));
+  run.constant_phase_steps = uint64_t(std::max<int64_t>(constant_phase_steps, 0));
   try {
     run.shuffle.set_state(shuffle);
     run.augmentation.set_state(augmentation);
@@ -365,9 +408,9 @@ CheckpointReader::CheckpointReader(const TrainOptions& o) : parts_(std::make_uni
 CheckpointReader::~CheckpointReader() = default;
 
 std::vector<EpochMetrics> CheckpointReader::read(const std::string& path) {
-  uint64_t steps_averaging = 0;
+  uint64_t constant_phase_steps = 0;
   std::vector<EpochMetrics> epochs;
-  RunState run{parts_->swa, parts_->shuffle, parts_->augmentation, steps_averaging, epochs};
+  RunState run{parts_->swa, parts_->shuffle, parts_->augmentation, constant_phase_steps, epochs};
   load_checkpoint(path, parts_->state, run, parts_->options.exchange.get());
   return epochs;
 }
@@ -380,19 +423,14 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     throw InvalidInput("the training and test sets must hold at least one example");
   TrainingState state(o);
   LowPrecisionNet& model = state.model();
-  // The average's format, with per-channel scopes for 2-D+ parameters as the paper's weights.
-  std::vector<std::optional<QuantSpec>> average_formats;
-  for (const at::Tensor& p : state.parameters())
-    average_formats.push_back(site_spec(o.quant.swa, o.quant.rounding, p.dim() >= 2, o.seed));
-  torchq::SwaAverager swa(state.parameters(), average_formats);
-  std::vector<std::unique_ptr<torchq::SwaAverager>> extras;
-  for (const ExtraAverage& extra : o.extra_averages) {
-    std::vector<std::optional<QuantSpec>> formats;
-    for (const at::Tensor& p : state.parameters())
-      formats.push_back(site_spec(extra.format, o.quant.rounding, p.dim() >= 2, o.seed));
-    extras.push_back(std::make_unique<torchq::SwaAverager>(
-        state.parameters(), formats, (extras.size() + 1) * state.parameters().size()));
-  }
+  const size_t parameters = state.parameters().size();
+  // The run's own average, then the extra ones, each drawing its own stream indices.
+  std::vector<ScheduledAverage> averages;
+  averages.push_back({make_averager(state, o, o.quant.swa, 0), o.swa_every});
+  for (const ExtraAverage& extra : o.extra_averages)
+    averages.push_back(
+        {make_averager(state, o, extra.format, averages.size() * parameters), extra.every});
+  torchq::SwaAverager& swa = averages.front().averager;
   const bool eval_fp32 = o.eval != "quantized", eval_quantized = o.eval != "fp32";
   const bool has_activation_quantizers = !o.quant.activation.empty() || !o.quant.error.empty();
 
@@ -400,8 +438,8 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   const auto run_start = std::chrono::steady_clock::now();
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
   at::Generator augmentation = at::detail::createCPUGenerator(o.seed ^ 0x5eed);
-  uint64_t steps_averaging = 0;
-  RunState run{swa, shuffle, augmentation, steps_averaging, result.epochs};
+  uint64_t constant_phase_steps = 0;
+  RunState run{swa, shuffle, augmentation, constant_phase_steps, result.epochs};
   if (!o.checkpoint.empty() && (!o.exchange || o.exchange->rank() == 0))
     remove_stale_temporaries(o.checkpoint);
   if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))
@@ -414,7 +452,7 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     m.lr = swa_learning_rate(o, epoch);
     const at::Tensor order = at::randperm(train_set.size(), shuffle, at::kLong);
     // K-step averaging runs in the constant-rate phase, after the annealed iterate joined.
-    const bool averaging_steps = o.schedule == "swa" && epoch >= o.swa_start && o.swa_every > 0;
+    const bool constant_phase = o.schedule == "swa" && epoch >= o.swa_start;
     double loss_sum = 0;
     int64_t wrong = 0, seen = 0;  // over this worker's examples
     StepProgress progress{epoch + 1, o.epochs, 0,
@@ -431,12 +469,10 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       at::Tensor x = train_set.images.index_select(0, index);
       if (o.augment) x = augment_crop_flip(x, augmentation);
       const auto [loss, logits] = state.step(x, y, m.lr);
-      if (averaging_steps && ++steps_averaging % o.swa_every == 0) swa.update();
-      const bool constant_phase = o.schedule == "swa" && epoch >= o.swa_start;
-      for (size_t e = 0; e < extras.size(); ++e)
-        if (constant_phase && o.extra_averages[e].every > 0 &&
-            state.steps() % uint64_t(o.extra_averages[e].every) == 0)
-          extras[e]->update();
+      if (constant_phase) {
+        ++constant_phase_steps;
+        for (ScheduledAverage& average : averages) average.after_step(constant_phase_steps);
+      }
       loss_sum += loss * double(index.size(0));
       seen += index.size(0);
       wrong += logits.argmax(1).ne(y).sum().item<int64_t>();
@@ -451,27 +487,16 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
     m.test_error_sgd =
         evaluate(model, train_set, test_set, o.batch_size, true, uint64_t(epoch), kEvalSgd);
     if (averages_after(o, epoch)) {
-      // Per-epoch averaging; the annealed iterate of epoch swa_start; or a first snapshot when
-      // no K-step update happened yet.
-      if (!averaging_steps || swa.count() == 0) swa.update();
-      for (size_t e = 0; e < extras.size(); ++e)
-        if (o.extra_averages[e].every == 0 || extras[e]->count() == 0) extras[e]->update();
-      swa.swap_in();
-      std::vector<at::Tensor> sgd_buffers;  // the SGD model's statistics, put back afterwards
-      for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
+      for (ScheduledAverage& average : averages) average.after_averaged_epoch();
       if (eval_fp32)
-        m.test_error_swa = evaluate(model, train_set, test_set, o.batch_size, false,
-                                    uint64_t(epoch), kEvalAverageFp32);
+        m.test_error_swa = evaluate_average(model, swa, train_set, test_set, o.batch_size, false,
+                                            uint64_t(epoch), kEvalAverageFp32);
       if (eval_quantized)
         m.test_error_swa_lp =
             has_activation_quantizers || !eval_fp32
-                ? evaluate(model, train_set, test_set, o.batch_size, true, uint64_t(epoch),
-                           kEvalAverageQuantized)
+                ? evaluate_average(model, swa, train_set, test_set, o.batch_size, true,
+                                   uint64_t(epoch), kEvalAverageQuantized)
                 : m.test_error_swa;  // no activation quantizers: the same arithmetic
-      swa.swap_in();
-      c10::NoGradGuard no_grad;
-      const auto buffers = model.buffers();
-      for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(sgd_buffers[i]);
     }
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.epochs.push_back(m);
@@ -489,20 +514,12 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
       return result;
   }
   result.finished = true;
-  for (auto& extra : extras) {  // each extra average evaluated like the run's own
-    if (extra->count() == 0) {
-      result.extra_average_errors.push_back(-1);
-      continue;
-    }
-    std::vector<at::Tensor> sgd_buffers;
-    for (const at::Tensor& b : model.buffers()) sgd_buffers.push_back(b.clone());
-    extra->swap_in();
-    result.extra_average_errors.push_back(evaluate(model, train_set, test_set, o.batch_size, false,
-                                                   uint64_t(o.epochs), kEvalAverageFp32));
-    extra->swap_in();
-    c10::NoGradGuard no_grad;
-    const auto buffers = model.buffers();
-    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(sgd_buffers[i]);
+  for (size_t e = 1; e < averages.size(); ++e) {  // the extra averages, once, as the run's own
+    torchq::SwaAverager& extra = averages[e].averager;
+    result.extra_average_errors.push_back(
+        extra.count() == 0 ? -1.0
+                           : evaluate_average(model, extra, train_set, test_set, o.batch_size,
+                                              false, uint64_t(o.epochs), kEvalAverageFp32));
   }
   NamedTensors final_state = state.state_tensors();
   for (auto& entry : swa.state_entries("swa.")) final_state.push_back(entry);

@@ -28,6 +28,9 @@ struct QuantPlan {
   std::string activation_scope = "tensor";  // tensor | sample (for scope-less spellings)
   bool quantize_input = false, quantize_logits = false;  // the references quantize neither
   bool any() const;
+  // Sets the six sites to one spelling ("" = fp32), keeping the average's format, the rounding,
+  // the activation scope and the input/logit switches.
+  void set_sites(const std::string& spelling);
   // All sites in one format, as in the paper (e.g. "bfp:8").
   static QuantPlan uniform(const std::string& spelling, const std::string& rounding = "stochastic");
 };

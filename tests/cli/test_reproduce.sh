@@ -31,7 +31,7 @@ rows = list(csv.DictReader(open(sys.argv[2])))
 # SGD-FP32 and SGD-LP are the iterates after epoch swa_start (4), annealed to 1% of lr_init.
 for name, key in [("FP32", "SGD-FP32"), ("LP", "SGD-LP")]:
     at4 = [float(x["test_error_sgd"]) for x in rows if x["run"] == name and x["epoch"] == "4"
-           and x["format"] in ("fp32", "bfp:5:tensor")]
+           and x["format"] in ("fp32", "bfp:5")]
     assert at4 == r[key]["per_seed"], (key, at4, r[key]["per_seed"])
     lr4 = [float(x["lr"]) for x in rows if x["run"] == name and x["epoch"] == "4"]
     assert all(abs(lr - 0.05 * (1 - 0.99 * 0.25 / 0.4)) < 1e-12 for lr in lr4), lr4  # t = 3/4

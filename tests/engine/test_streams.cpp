@@ -61,18 +61,24 @@ void expect_no_shared_stream(const std::map<std::pair<uint64_t, uint64_t>, int>&
   EXPECT_GE(passes.size(), 3u);      // training, start-up, evaluation (+ BatchNorm update)
 }
 
-TEST(Streams, NoTwoQuantizerSitesOfAnMlpRunShareRandomBits) {
-  const Dataset train_set = make_synthetic_images(300, 21),
-                test_set = make_synthetic_images(150, 22);
+// bfp:8 with stochastic rounding at every site, a bfp:10 average, both evaluations.
+TrainOptions audited(const std::string& model, int batch_size) {
   TrainOptions o;
-  o.model = "mlp";
-  o.epochs = 3;
+  o.model = model;
+  o.epochs = o.model == "mlp" ? 3 : 2;
   o.swa_start = 1;
-  o.swa_every = 2;
-  o.batch_size = 64;
+  o.batch_size = batch_size;
   o.eval = "both";
   o.quant = QuantPlan::uniform("bfp:8", "stochastic");
   o.quant.swa = "bfp:10";
+  return o;
+}
+
+TEST(Streams, NoTwoQuantizerSitesOfAnMlpRunShareRandomBits) {
+  const Dataset train_set = make_synthetic_images(300, 21),
+                test_set = make_synthetic_images(150, 22);
+  TrainOptions o = audited("mlp", 64);
+  o.swa_every = 2;
   o.quant.quantize_input = o.quant.quantize_logits = true;
   o.extra_averages = {{"bfp:8", 0}, {"bfp:8", 1}};
   const auto uses = streams_of_run(o, train_set, test_set);
@@ -82,14 +88,7 @@ TEST(Streams, NoTwoQuantizerSitesOfAnMlpRunShareRandomBits) {
 
 TEST(Streams, NoTwoSitesOfABatchNormModelShareRandomBits) {
   const Dataset train_set = make_synthetic_images(24, 23), test_set = make_synthetic_images(16, 24);
-  TrainOptions o;
-  o.model = "preresnet20";
-  o.epochs = 2;
-  o.swa_start = 1;
-  o.batch_size = 8;
-  o.eval = "both";
-  o.quant = QuantPlan::uniform("bfp:8", "stochastic");
-  o.quant.swa = "bfp:10";
+  const TrainOptions o = audited("preresnet20", 8);
   const auto uses = streams_of_run(o, train_set, test_set);
   expect_no_shared_stream(uses);
   bool batchnorm_pass = false;
