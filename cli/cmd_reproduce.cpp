@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <variant>
 
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "io/directory_lock.h"
 #include "plot.h"
 #include "swalp/error.h"
 #include "swalp/format.h"
@@ -399,7 +401,8 @@ void register_reproduce(CLI::App& app) {
   cmd->add_option("--format", args.format, "Format at every site of the low-precision runs")
       ->capture_default_str();
   cmd->add_option("--word-length", args.word_length,
-                  "Word length of the main comparison (bfp/int: replaces the format's)");
+                  "Word length of the main comparison (bfp/int: replaces the format's)")
+      ->check(CLI::Range(2, 32));
   cmd->add_option("--word-lengths", args.word_lengths,
                   "Sweep of word lengths, first seed (empty: none)")
       ->capture_default_str();
@@ -465,8 +468,13 @@ void register_reproduce(CLI::App& app) {
     resolve_device(base.device);
     make_model(base.model, {}, t.data.rfind("cifar", 0) == 0 ? 3 : 1,
                t.data.rfind("cifar100", 0) == 0 ? 100 : 10);  // validates the name
+    if (args.study == "formats" && parse_list<int>(args.widths, "--widths", 2, 32).empty())
+      throw InvalidInput("--widths is empty; accepted: 8, 6 or both");
     o.base = base;
     validate(o);  // everything checked before the data loads and the first run starts
+    // The output directory is ours, and writable, before hours of training start.
+    std::optional<io::DirectoryLock> out_lock;
+    if (!t.out.empty()) out_lock.emplace(t.out);
     configure_threads(args.threads);
     const DataSplits data = load_data(t.data, t.limit_train, t.limit_test);
     o.base.in_channels = data.channels();

@@ -105,6 +105,9 @@ Dataset first(Dataset d, int64_t limit) {
 }  // namespace
 
 DataSplits load_data(const std::string& spec, int64_t limit_train, int64_t limit_test) {
+  if (limit_train < 0 || limit_test < 0)
+    throw InvalidInput("bad example limit " + std::to_string(std::min(limit_train, limit_test)) +
+                       "; accepted: 0 (all examples) or a positive count");
   DataSplits s;
   if (spec == "fashion-mnist" || spec.rfind("fashion-mnist:", 0) == 0) {
     const std::string dir = spec == "fashion-mnist" ? "" : spec.substr(14);

@@ -112,6 +112,10 @@ check "--format fills the rest" grep -q '^error = "bfp:8"$' "$work/mixed/config.
 check "average format recorded" grep -q '^swa = "bfp:6"$' "$work/mixed/config.toml"
 check "eval mode recorded" grep -q '^eval = "fp32"$' "$work/mixed/config.toml"
 check "plain log without a terminal" bash -c "! grep -q \$'\r' '$work/mixed.err' && grep -q 'epoch   2' '$work/mixed.err'"
+expect_error "bad schedule" 2 "accepted: swa, sgd" "$swalp" train --data synthetic --schedule cosine --out "$work/z"
+expect_error "bad activation scope" 2 "accepted: tensor, sample" "$swalp" train --data synthetic --activation-scope row --out "$work/z"
+expect_error "negative limit" 2 "bad example limit -1" "$swalp" train --data synthetic --limit-test -1 --out "$work/z"
+expect_error "momentum 1" 2 "accepted: 0 <= momentum < 1" "$swalp" train --data synthetic --momentum 1 --out "$work/z"
 expect_error "bad eval" 2 "accepted: fp32, quantized, both" "$swalp" train --data synthetic --eval float --out "$work/z"
 expect_error "bad average format" 2 "accepted:" "$swalp" train --data synthetic --swa-format bfp:0 --out "$work/z"
 # Devices: a bad spelling is refused; auto is cpu without a GPU and then gives cpu's bits; cuda
