@@ -76,7 +76,8 @@ PY
 for preset in cifar10-vgg16 cifar100-vgg16 cifar10-preresnet164 cifar100-preresnet164; do
   data=cifar10:$work/c10; [ "${preset#cifar100}" != "$preset" ] && data=cifar100:$work/c100
   "$swalp" reproduce --preset $preset --data "$data" --epochs 2 --swa-start 1 --batch-size 4 \
-    --limit-train 4 --limit-test 4 --seeds 1 --word-lengths "" --threads 2 --out "$work/$preset" \
+    --limit-train 4 --limit-test 4 --seeds 1 --word-lengths "" --no-full-budget --threads 2 \
+    --out "$work/$preset" \
     > "$work/$preset.txt" 2> "$work/$preset.log"
   check "preset $preset runs one step per epoch" [ $? -eq 0 ]
   check "preset $preset protocol" python3 -c "
