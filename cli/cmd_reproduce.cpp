@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <variant>
 
@@ -331,22 +331,25 @@ void run_format_study(const ReproduceArgs& args, const engine::ReproduceOptions&
   const std::vector<int> widths = parse_list<int>(args.widths, "--widths", 2, 32);
   const engine::FormatStudy s = engine::study_formats(o, widths, data.train, data.test, cb);
   std::string table =
-      "| bits | format | SGD-LP | SWALP | SWALP - SGD-LP |\n| --- | --- | --- | --- | --- |\n";
-  table += "| 32 | fp32 | " + cell(s.sgd_fp32) + " | " + cell(s.swa_fp32) + " | |\n";
-  std::string csv = "index,bits,format,sgd_lp,swalp\n";
+      "| bits | format | SGD-LP | SWALP | SWALP - SGD-LP | SWALP, low-precision activations |\n"
+      "| --- | --- | --- | --- | --- | --- |\n";
+  table += "| 32 | fp32 | " + cell(s.sgd_fp32) + " | " + cell(s.swa_fp32) + " | | |\n";
+  std::string csv = "index,bits,format,sgd_lp,swalp,swalp_lp\n";
   nlohmann::json rows = nlohmann::json::array();
   for (size_t i = 0; i < s.rows.size(); ++i) {
     const auto& row = s.rows[i];
     char diff[32];
     std::snprintf(diff, sizeof diff, "%+.2f", row.swalp.mean - row.sgd_lp.mean);
     table += "| " + std::to_string(row.bits) + " | " + row.format + " | " + cell(row.sgd_lp) +
-             " | " + cell(row.swalp) + " | " + diff + " |\n";
+             " | " + cell(row.swalp) + " | " + diff + " | " + cell(row.swalp_lp) + " |\n";
     csv += std::to_string(i) + "," + std::to_string(row.bits) + "," + row.format + "," +
-           std::to_string(row.sgd_lp.mean) + "," + std::to_string(row.swalp.mean) + "\n";
+           std::to_string(row.sgd_lp.mean) + "," + std::to_string(row.swalp.mean) + "," +
+           std::to_string(row.swalp_lp.mean) + "\n";
     rows.push_back({{"bits", row.bits},
                     {"format", row.format},
                     {"SGD-LP", stats_json(row.sgd_lp)},
-                    {"SWALP", stats_json(row.swalp)}});
+                    {"SWALP", stats_json(row.swalp)},
+                    {engine::kSwalpLowPrecision, stats_json(row.swalp_lp)}});
   }
   const std::string header = "Formats at every site (" + o.rounding + " rounding), model " +
                              o.base.model + ", " + std::to_string(o.base.epochs) +
@@ -369,7 +372,8 @@ void run_format_study(const ReproduceArgs& args, const engine::ReproduceOptions&
        "set output 'formats.png'\nset title 'SGD-LP and SWALP per format'\nset ylabel 'test "
        "error %'\nset xtics rotate by -45\nset key top left\nset style data points\n"
        "plot 'formats.csv' every ::1 using 1:4:xtic(sprintf('%s (%d)', strcol(3), $2)) pt 7 "
-       "title 'SGD-LP', '' every ::1 using 1:5 pt 9 title 'SWALP'\n");
+       "title 'SGD-LP', '' every ::1 using 1:5 pt 9 title 'SWALP', '' every ::1 using 1:6 pt 5 "
+       "title 'SWALP, low-precision activations'\n");
 }
 
 }  // namespace

@@ -190,14 +190,14 @@ FormatStudy study_formats(const ReproduceOptions& o, const std::vector<int>& wid
   study.swa_fp32 = stats_of(swa_fp);
   for (int bits : widths)
     for (const std::string& format : formats_compared(bits)) {
-      std::vector<double> sgd, swa;
+      std::vector<double> sgd, swa, swa_lp;
       for (uint64_t seed : o.seeds) {
-        const TrainOptions lp = run_options(o, format, seed, "swa");
-        const TrainResult l = run("LP", lp, format, train_set, test_set, cb, nullptr);
-        sgd.push_back(at_swa_start(lp, l));
-        swa.push_back(l.test_error_swa);
+        const SweepRow lp = low_precision_row(o, format, seed, train_set, test_set, cb, nullptr);
+        sgd.push_back(lp.sgd_lp);
+        swa.push_back(lp.swalp);
+        swa_lp.push_back(lp.swalp_lp);
       }
-      study.rows.push_back({bits, format, stats_of(sgd), stats_of(swa)});
+      study.rows.push_back({bits, format, stats_of(sgd), stats_of(swa), stats_of(swa_lp)});
     }
   study.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return study;

@@ -114,7 +114,7 @@ AveragingStudy study_averaging(const AveragingStudyOptions& options, const Datas
 struct FormatStudyRow {
   int bits = 0;
   std::string format;
-  MethodStats sgd_lp, swalp;
+  MethodStats sgd_lp, swalp, swalp_lp;  // swalp_lp: through the activation quantizers
 };
 struct FormatStudy {
   MethodStats sgd_fp32, swa_fp32;
