@@ -48,12 +48,10 @@ bench::QuantizeTiming time_on_device(const QuantSpec& spec) {
 }
 }  // namespace
 
-void register_bench(CLI::App& app) {
+CLI::App& register_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
-  register_bench_train(*bench);
   register_bench_zipml(*bench);
-  register_bench_comm(*bench);
   auto* cmd = bench->add_subcommand("quantize",
                                     "Time the quantizer next to a memory copy of the same array");
   cmd->add_option("--format", args.format, "Format spelling, or all (every benchmarked format)")
@@ -103,6 +101,7 @@ void register_bench(CLI::App& app) {
       io::write_file_atomic(args.out + "/summary.json",
                             (all.size() == 1 ? all[0] : all).dump(2) + "\n");
   });
+  return *bench;
 }
 
 }  // namespace swalp::cli

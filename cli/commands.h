@@ -8,7 +8,8 @@ namespace swalp::cli {
 
 void register_formats(CLI::App& app);
 void register_quantize(CLI::App& app);
-void register_bench(CLI::App& app);
+// `swalp bench` with its light subcommands (quantize, zipml); returns it for the others.
+CLI::App& register_bench(CLI::App& app);
 void register_error_stats(CLI::App& app);
 // Training subcommands; without libtorch they exist and explain how to get them.
 void register_reproduce(CLI::App& app);

@@ -1,11 +1,20 @@
 #include "input_output.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "io/atomic_file.h"
 #include "swalp/error.h"
@@ -53,28 +62,117 @@ struct InputCloser {
 };
 }  // namespace
 
+namespace {
+// The reader thread of stream_raw_floats and the consumer share this; it outlives a reader
+// left blocked on a pipe when the consumer fails (the thread is then detached).
+struct SliceQueue {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::vector<float>> free, filled;
+  std::deque<size_t> filled_counts;
+  bool done = false;
+  std::atomic<bool> stop = false;
+  int read_error = 0;
+  size_t pending = 0;
+};
+
+// Fills slices from `fd` until end of input; a float split across reads moves to the next
+// slice. Pushes each non-empty slice with its count of whole floats.
+void read_slices(int fd, size_t slice, const std::shared_ptr<SliceQueue>& queue) {
+  size_t carry = 0;  // bytes of a split float at the start of the next slice
+  char carried[sizeof(float)];
+  for (;;) {
+    std::vector<float> buffer;
+    {
+      std::unique_lock lock(queue->mutex);
+      queue->changed.wait(lock, [&] { return queue->stop || !queue->free.empty(); });
+      if (queue->stop) return;
+      buffer = std::move(queue->free.front());
+      queue->free.pop_front();
+    }
+    buffer.resize(slice);
+    char* bytes = reinterpret_cast<char*>(buffer.data());
+    std::memcpy(bytes, carried, carry);
+    size_t filled = carry;
+    int error = 0;
+    bool end = false;
+    while (filled < slice * sizeof(float) && !queue->stop) {
+      const ssize_t got = ::read(fd, bytes + filled, slice * sizeof(float) - filled);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) error = errno;
+      if (got <= 0) {
+        end = true;
+        break;
+      }
+      filled += size_t(got);
+    }
+    const size_t whole = filled / sizeof(float);
+    carry = filled % sizeof(float);
+    std::memcpy(carried, bytes + whole * sizeof(float), carry);
+    std::lock_guard lock(queue->mutex);
+    if (whole > 0) {
+      queue->filled.push_back(std::move(buffer));
+      queue->filled_counts.push_back(whole);
+    }
+    if (end) {
+      queue->read_error = error;
+      queue->pending = carry;
+      queue->done = true;
+    }
+    queue->changed.notify_all();
+    if (end) return;
+  }
+}
+}  // namespace
+
 size_t stream_raw_floats(const std::string& path, size_t slice,
                          const std::function<void(float*, size_t)>& consume) {
   std::FILE* file = open_input(path);
   InputCloser closer{file};
-  std::vector<float> buffer(slice);
-  char* bytes = reinterpret_cast<char*>(buffer.data());
-  size_t total_bytes = 0, pending = 0;  // pending: bytes of a float split across reads
-  for (;;) {
-    const size_t got = std::fread(bytes + pending, 1, slice * sizeof(float) - pending, file);
-    total_bytes += got;
-    const size_t available = pending + got;
-    const size_t whole = available / sizeof(float);
-    if (whole > 0) consume(buffer.data(), whole);
-    pending = available % sizeof(float);
-    if (pending) std::memmove(bytes, bytes + whole * sizeof(float), pending);
-    if (got == 0 || std::feof(file) || std::ferror(file)) break;
+  const int fd = ::fileno(file);
+  // A regular file's size is known: refuse a partial float before writing anything.
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size % sizeof(float) != 0)
+    not_whole_floats(size_t(info.st_size));
+  // Reading overlaps quantizing and writing: a pipe's writer never waits for our output.
+  auto queue = std::make_shared<SliceQueue>();
+  for (int i = 0; i < 4; ++i) queue->free.emplace_back(slice);
+  std::thread reader(read_slices, fd, slice, queue);
+  size_t total = 0;
+  try {
+    for (;;) {
+      std::vector<float> buffer;
+      size_t count;
+      {
+        std::unique_lock lock(queue->mutex);
+        queue->changed.wait(lock, [&] { return queue->done || !queue->filled.empty(); });
+        if (queue->filled.empty()) break;
+        buffer = std::move(queue->filled.front());
+        count = queue->filled_counts.front();
+        queue->filled.pop_front();
+        queue->filled_counts.pop_front();
+      }
+      consume(buffer.data(), count);
+      total += count;
+      std::lock_guard lock(queue->mutex);
+      queue->free.push_back(std::move(buffer));
+      queue->changed.notify_all();
+    }
+  } catch (...) {
+    {
+      std::lock_guard lock(queue->mutex);
+      queue->stop = true;
+      queue->changed.notify_all();
+    }
+    reader.detach();  // it may sit in read() on a pipe that never ends; the queue outlives it
+    throw;
   }
-  if (std::ferror(file))
+  reader.join();
+  if (queue->read_error)
     throw RuntimeFailure("error while reading '" + (path.empty() ? std::string("stdin") : path) +
-                         "'");
-  if (pending) not_whole_floats(total_bytes);
-  return total_bytes / sizeof(float);
+                         "': " + std::strerror(queue->read_error));
+  if (queue->pending) not_whole_floats(total * sizeof(float) + queue->pending);
+  return total;
 }
 
 std::vector<float> read_raw_floats(const std::string& path) {

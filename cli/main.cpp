@@ -1,25 +1,48 @@
 // `swalp`: exit 0 on success, 2 on bad usage or bad input, 1 on a runtime failure; every error
 // is one line `swalp: error: ...` on stderr (DESIGN.md section 5).
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 
 #include "commands.h"
 #include "swalp/error.h"
+#ifdef SWALP_LIGHT_FRONT
+#include "training_binary.h"
+#endif
 
 int main(int argc, char** argv) {
+  // Past `ulimit -f` a write fails with EFBIG and is reported ("File too large", exit 1) and
+  // its temporary removed, instead of the signal killing the process silently.
+  std::signal(SIGXFSZ, SIG_IGN);
+#ifdef SWALP_LIGHT_FRONT
+  if (swalp::cli::needs_training_binary(argc, argv)) {
+    swalp::cli::exec_training_binary(argv);
+    std::fprintf(stderr,
+                 "swalp: error: cannot run swalp-training (the training commands, installed "
+                 "beside swalp): %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
+#endif
   CLI::App app{"swalp: low-precision number formats and training"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
   swalp::cli::register_formats(app);
   swalp::cli::register_quantize(app);
-  swalp::cli::register_bench(app);
+  [[maybe_unused]] CLI::App& bench = swalp::cli::register_bench(app);
   swalp::cli::register_error_stats(app);
-  swalp::cli::register_train(app);
-  swalp::cli::register_reproduce(app);
   swalp::cli::register_theory(app);
   swalp::cli::register_zipml(app);
+#ifndef SWALP_LIGHT_FRONT
+  swalp::cli::register_bench_train(bench);
+  swalp::cli::register_bench_comm(bench);
+  swalp::cli::register_train(app);
+  swalp::cli::register_reproduce(app);
   swalp::cli::register_codecs(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
