@@ -2,6 +2,8 @@
 
 #include "timing.h"
 
+#include "swalp/error.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -49,7 +51,8 @@ QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int r
                              size_t naive_n) {
   if (threads <= 0) threads = omp_get_num_procs();
   omp_set_num_threads(threads);
-  std::vector<float> in(n), out(n);
+  std::vector<float> in = allocate_values<float>(n, "the benchmark's input"),
+                     out = allocate_values<float>(n, "the benchmark's output");
   // First touch in parallel, as the timed loops will use the pages.
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) out[i] = 0;

@@ -1,4 +1,5 @@
 // `swalp bench quantize`: quantizer throughput next to a same-run memory copy.
+#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,11 +25,15 @@ struct BenchArgs {
 BenchArgs args;  // filled by CLI11 when `bench quantize` runs
 
 // The spellings a --format or --rounding value stands for ("all": every one benchmarked).
+bool is_all(std::string text) {  // spelled in any case, as format names are
+  for (char& ch : text) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return text == "all";
+}
 std::vector<std::string> formats_of(const std::string& format) {
-  return format == "all" ? bench::bench_format_spellings() : std::vector<std::string>{format};
+  return is_all(format) ? bench::bench_format_spellings() : std::vector<std::string>{format};
 }
 std::vector<std::string> roundings_of(const std::string& rounding) {
-  if (rounding != "all") return {rounding};
+  if (!is_all(rounding)) return {rounding};
   std::vector<std::string> names;
   for (Rounding r : all_roundings()) names.emplace_back(rounding_name(r));
   return names;

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "io/atomic_file.h"
 #include "plot.h"
+#include "strict_numbers.h"
 #include "swalp/codec.h"
 #include "timing.h"
 #include "swalp/error.h"
@@ -72,12 +73,17 @@ void register_bench_comm(CLI::App& bench) {
   cmd->add_option("--block", a.block, "Codec throughput: values per scale (0: one per message)")
       ->capture_default_str();
   cmd->add_option("--parameters", a.parameters, "Model: gradient size in parameters")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(greater_than(0));
   cmd->add_option("--compute-seconds", a.compute_s, "Model: compute time per iteration")
-      ->capture_default_str();
-  cmd->add_option("--link-gbps", a.link_gbps, "Model: link bandwidth, GB/s")->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--link-gbps", a.link_gbps, "Model: link bandwidth, GB/s")
+      ->capture_default_str()
+      ->check(greater_than(0));
   cmd->add_option("--latency", a.latency_s, "Model: seconds per message hop")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--out", a.out, "Directory for summary.json");
   cmd->callback([] {
     if (a.min_log2 > a.max_log2) throw InvalidInput("--min-log2 must not exceed --max-log2");

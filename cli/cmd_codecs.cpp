@@ -1,5 +1,6 @@
 // `swalp codecs`: error statistics of the 8-bit message codecs (mean absolute and relative
 // error, SQNR, bits per value on the wire) on normal, uniform, Laplace and real gradient data.
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -57,9 +58,20 @@ std::vector<float> real_gradients() {
 #endif
 }
 
+const char* const kDataKinds[] = {"normal", "uniform", "laplace", "gradients"};
+
+// A --data name in any case, or InvalidInput listing the accepted ones.
+std::string data_kind(const std::string& name) {
+  std::string lower = name;
+  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* kind : kDataKinds)
+    if (lower == kind) return lower;
+  throw InvalidInput("bad data '" + name + "'; accepted: normal, uniform, laplace, gradients");
+}
+
 std::vector<float> make_data(const std::string& kind, size_t n) {
   std::mt19937 rng(1);
-  std::vector<float> v(n);
+  std::vector<float> v = allocate_values<float>(n, "--n values of " + kind + " data");
   if (kind == "normal") {
     std::normal_distribution<float> d(0, 1);
     for (float& x : v) x = d(rng);
@@ -70,10 +82,8 @@ std::vector<float> make_data(const std::string& kind, size_t n) {
     std::exponential_distribution<float> d(1);
     std::bernoulli_distribution sign(0.5);
     for (float& x : v) x = sign(rng) ? d(rng) : -d(rng);
-  } else if (kind == "gradients") {
-    v = real_gradients();
   } else {
-    throw InvalidInput("bad data '" + kind + "'; accepted: normal, uniform, laplace, gradients");
+    v = real_gradients();
   }
   return v;
 }
@@ -89,12 +99,16 @@ void register_codecs(CLI::App& app) {
   cmd->add_option("--codecs", a.codecs, "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--n", a.n, "Values of the synthetic data")->capture_default_str();
+  cmd->add_option("--n", a.n, "Values of the synthetic data")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(1), size_t(1) << 30));
   cmd->add_option("--block", a.block, "Values per scale (0: one scale per message)")
       ->capture_default_str();
   cmd->add_option("--out", a.out, "Directory for summary.json");
   cmd->callback([] {
-    for (const std::string& c : a.codecs) codec_by_name(c);  // validate first
+    // Every name checked before the table starts.
+    for (const std::string& c : a.codecs) codec_by_name(c);
+    for (std::string& kind : a.data) kind = data_kind(kind);
     nlohmann::json rows = nlohmann::json::array();
     std::printf("%-10s %-8s %-10s %12s %12s %9s %10s\n", "data", "codec", "rounding", "mean abs",
                 "mean rel", "SQNR dB", "bits/value");
@@ -110,7 +124,8 @@ void register_codecs(CLI::App& app) {
           EncodedMessage m;
           encode(codec_by_name(name), values.data(), values.size(), o, m);
           const double bits = 8.0 * double(m.wire_bytes()) / double(values.size());
-          std::printf("%-10s %-8s %-10s %12.4e %12.4e %9.2f %10.3f\n", kind.c_str(), name.c_str(),
+          std::printf("%-10s %-8s %-10s %12.4e %12.4e %9.2f %10.3f\n", kind.c_str(),
+                      codec_by_name(name).name.c_str(),
                       stochastic ? "stochastic" : "nearest", s.mean_absolute_error,
                       s.mean_relative_error, s.sqnr_db, bits);
           rows.push_back({{"data", kind},

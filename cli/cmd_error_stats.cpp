@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "data/idx_reader.h"
 #include "io/atomic_file.h"
+#include "swalp/decimal.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
 
@@ -36,17 +37,13 @@ Dataset load_dataset(const ErrorStatsArgs& args) {
   Dataset d;
   if (args.data.rfind("gaussian:", 0) == 0) {
     // A weight-like tensor: N(0, 0.05^2), rows of 256.
-    size_t n = 0;
-    try {
-      n = std::stoull(args.data.substr(9));
-    } catch (...) {
-    }
+    const size_t n = parse_decimal_uint(args.data.substr(9)).value_or(0);
     if (n == 0 || n % 256 != 0)
       throw InvalidInput("bad --data '" + args.data +
                          "': gaussian:N needs N a positive multiple of 256");
     std::mt19937_64 gen(args.seed);
     std::normal_distribution<float> normal(0.0f, 0.05f);
-    d.values.resize(n);
+    d.values = allocate_values<float>(n, "gaussian:N values");
     for (auto& v : d.values) v = normal(gen);
     d.shape = {int64_t(n / 256), 256};
     d.name = "gaussian weights N(0, 0.05^2), " + std::to_string(n) + " values";
@@ -59,6 +56,9 @@ Dataset load_dataset(const ErrorStatsArgs& args) {
   size_t features = 1;
   for (size_t i = 1; i < idx.dims.size(); ++i) features *= size_t(idx.dims[i]);
   const size_t items = std::min(size_t(idx.dims[0]), args.limit);
+  if (items == 0 || features == 0)
+    throw InvalidInput("data file '" + path + "' holds no values (dimensions " +
+                       std::to_string(idx.dims[0]) + " x " + std::to_string(features) + ")");
   d.values.resize(items * features);
   for (size_t i = 0; i < d.values.size(); ++i) d.values[i] = idx.values[i] / 255.0f;
   d.shape = {int64_t(items), int64_t(features)};
@@ -72,7 +72,7 @@ struct ErrorStats {
 };
 
 ErrorStats measure(const QuantSpec& spec, const Dataset& d) {
-  std::vector<float> q(d.values.size());
+  std::vector<float> q = allocate_values<float>(d.values.size(), "the quantized copy");
   const auto start = std::chrono::steady_clock::now();
   quantize(spec, d.values.data(), q.data(), q.size(), d.shape);
   ErrorStats s;

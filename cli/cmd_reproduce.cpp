@@ -16,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "io/directory_lock.h"
 #include "plot.h"
+#include "swalp/decimal.h"
 #include "swalp/error.h"
 #include "swalp/format.h"
 #include "train/metrics.h"
@@ -81,15 +82,12 @@ std::vector<T> parse_list(const std::string& text, const std::string& option, T 
   if (text.empty()) return values;
   std::stringstream stream(text);
   for (std::string field; std::getline(stream, field, ',');) {
-    const bool digits = !field.empty() && field.size() <= 18 &&
-                        std::all_of(field.begin(), field.end(),
-                                    [](unsigned char c) { return std::isdigit(c) != 0; });
-    const long long v = digits ? std::stoll(field) : -1;
-    if (!digits || v < (long long)low || v > (long long)high)
+    const std::optional<int64_t> v = parse_decimal_int(field);
+    if (!v || *v < int64_t(low) || *v > int64_t(high))
       throw InvalidInput("bad " + option + " '" + text + "': expected decimal integers in [" +
                          std::to_string(low) + ", " + std::to_string(high) +
                          "] separated by commas");
-    values.push_back(T(v));
+    values.push_back(T(*v));
   }
   return values;
 }

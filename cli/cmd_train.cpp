@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <variant>
 
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "io/directory_lock.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
 #include "train/metrics.h"
@@ -158,12 +160,16 @@ void register_train(CLI::App& app) {
     args.options.in_channels = data.channels();
     args.options.classes = train_set.classes;
     args.options.augment = args.data.rfind("cifar", 0) == 0;  // the paper augments CIFAR
+    // One process per run directory: two would interleave their files (released at exit).
+    std::optional<io::DirectoryLock> lock;
+    if (writer) lock.emplace(dir);
     if (args.resume.empty() && std::filesystem::exists(dir + "/checkpoint.pt"))
       throw InvalidInput("'" + dir + "' already holds a run (checkpoint.pt); use --resume " + dir +
                          " to continue it, or another --out");
     if (args.resume.empty() && writer)
       io::write_file_atomic(dir + "/config.toml", resolved_config(args));
     args.options.checkpoint = dir + "/checkpoint.pt";
+    args.options.settings = resolved_config(args);
     args.options.stop_after_epochs = args.stop_after;
     TrainingProgress progress;
     engine::TrainResult result;

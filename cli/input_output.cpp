@@ -24,9 +24,10 @@ namespace swalp::cli {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "raw float32 I/O assumes a little-endian host");
 
+std::FILE* open_input(const std::string& path);
+
 std::string read_all(const std::string& path) {
-  std::FILE* file = (path.empty() || path == "-") ? stdin : std::fopen(path.c_str(), "rb");
-  if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
+  std::FILE* file = open_input(path);
   std::string bytes;
   std::vector<char> buffer(1 << 22);
   size_t got;
@@ -40,13 +41,17 @@ std::string read_all(const std::string& path) {
   return bytes;
 }
 
-namespace {
 std::FILE* open_input(const std::string& path) {
   if (path.empty() || path == "-") return stdin;
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+    throw InvalidInput("cannot read input file '" + path + "': it is a directory");
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
   return file;
 }
+
+namespace {
 
 [[noreturn]] void not_whole_floats(size_t bytes) {
   throw InvalidInput("input has " + std::to_string(bytes) +

@@ -5,9 +5,12 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include "commands.h"
+#include "strict_numbers.h"
 #include "swalp/error.h"
 #ifdef SWALP_LIGHT_FRONT
 #include "training_binary.h"
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   swalp::cli::register_reproduce(app);
   swalp::cli::register_codecs(app);
 #endif
+  swalp::cli::make_numbers_strict(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -83,6 +87,17 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const swalp::RuntimeFailure& e) {
     std::fprintf(stderr, "swalp: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // Sites that size memory from the user's numbers say how much and for what; this is the
+    // rest (libtorch, the standard library).
+    std::fprintf(stderr,
+                 "swalp: error: out of memory (an allocation failed); ask for less (--n, "
+                 "--limit-train, --batch-size) or free memory\n");
+    return 1;
+  } catch (const std::length_error& e) {
+    std::fprintf(stderr, "swalp: error: out of memory (%s); ask for less (--n, --limit-train)\n",
+                 e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "swalp: error: %s\n", e.what());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -135,6 +136,7 @@ void assign(const std::string& file, const Setting& s, const toml::node& node) {
           // An integer too large for a double converts with rounding (toml++ refuses it).
           *target = node.is_integer() ? double(node.value<int64_t>().value())
                                       : node.value<double>().value();
+          if (!std::isfinite(*target)) fail("a finite number");
         } else {
           if (!node.is_integer()) fail("an integer");
           const int64_t v = node.value<int64_t>().value();
@@ -150,6 +152,9 @@ void assign(const std::string& file, const Setting& s, const toml::node& node) {
 }  // namespace
 
 void load_config(const std::string& path, TrainArgs& args) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InvalidInput("cannot read config '" + path + "': it is a directory (expected a TOML file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InvalidInput("cannot read config '" + path + "': no such file or no access");
   std::ostringstream text;

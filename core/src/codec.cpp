@@ -1,5 +1,6 @@
 #include "swalp/codec.h"
 
+#include <cctype>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -125,8 +126,10 @@ const Codec& codec_by_name(const std::string& name) {
       make_codec(CodecKind::kDynamicTree, "dt8"), make_codec(CodecKind::kStaticTree, "st8"),
       make_codec(CodecKind::kLinear8, "int8"), make_codec(CodecKind::kFp8E4M3, "fp8e4m3"),
       make_codec(CodecKind::kFp8E5M2, "fp8e5m2")};
+  std::string lower = name;  // spelled in any case, as format names are
+  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   for (const Codec& c : codecs)
-    if (c.name == name) return c;
+    if (c.name == lower) return c;
   throw InvalidInput("bad codec '" + name + "'; accepted: dt8, st8, int8, fp8e4m3, fp8e5m2");
 }
 

@@ -1,5 +1,8 @@
 #include "swalp/format.h"
 
+#include "swalp/decimal.h"
+
+#include <optional>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -70,16 +73,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 int parse_int(std::string_view spelling, const std::string& field, const std::string& text, int lo,
               int hi) {
-  bool digits = !text.empty();
-  size_t start = (!text.empty() && text[0] == '-') ? 1 : 0;
-  if (start == text.size()) digits = false;
-  for (size_t i = start; i < text.size(); ++i) digits = digits && std::isdigit(text[i]);
-  if (!digits || text.size() > 6) fail(spelling, field + " '" + text + "' is not an integer");
-  const int value = std::stoi(text);
+  const std::optional<int64_t> parsed = parse_decimal_int(text);
+  if (!parsed) fail(spelling, field + " '" + text + "' is not a decimal integer");
+  const int64_t value = *parsed;
   if (value < lo || value > hi)
     fail(spelling, field + " = " + text + " is out of range " + std::to_string(lo) + ".." +
                        std::to_string(hi));
-  return value;
+  return int(value);
 }
 
 Scope parse_scope(std::string_view spelling, const std::string& text, bool block_only) {

@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 
 #include "swalp/error.h"
@@ -31,9 +33,12 @@ IdxArray read_idx(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file(path);
   if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0)
     throw InvalidInput("data file '" + path + "' is not an IDX file (bad magic number)");
-  if (bytes[2] != 0x08)
-    throw InvalidInput("data file '" + path + "' has IDX type 0x" + std::to_string(bytes[2]) +
+  if (bytes[2] != 0x08) {
+    char type[8];
+    std::snprintf(type, sizeof type, "0x%02X", unsigned(bytes[2]));
+    throw InvalidInput("data file '" + path + "' has IDX type " + type +
                        "; accepted: 0x08 (unsigned byte)");
+  }
   const size_t rank = bytes[3];
   if (rank == 0 || bytes.size() < 4 + 4 * rank)
     throw InvalidInput("data file '" + path + "' is truncated (header)");
@@ -44,6 +49,10 @@ IdxArray read_idx(const std::string& path) {
     const uint32_t dim =
         (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
     array.dims.push_back(dim);
+    // Overflow would make a forged header agree with a short file.
+    if (dim != 0 && count > std::numeric_limits<size_t>::max() / dim)
+      throw InvalidInput("data file '" + path + "' is corrupt: its dimensions' product exceeds " +
+                         std::to_string(std::numeric_limits<size_t>::max()));
     count *= dim;
   }
   const size_t header = 4 + 4 * rank;

@@ -1,6 +1,7 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,18 +26,48 @@ void make_directories(const std::string& dir) {
   if (ec) throw RuntimeFailure("cannot create directory '" + dir + "': " + ec.message());
 }
 
+namespace {
+// The file a chain of symlinks ends at (which may not exist yet); `path` itself otherwise.
+std::filesystem::path follow_symlinks(std::filesystem::path path) {
+  for (int hops = 0; hops < 40; ++hops) {
+    std::error_code ec;
+    if (!std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) return path;
+    const std::filesystem::path target = std::filesystem::read_symlink(path, ec);
+    if (ec) return path;
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  throw RuntimeFailure("cannot write '" + path.string() + "': " + std::strerror(ELOOP));
+}
+}  // namespace
+
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
-  const std::filesystem::path target(path_);
+  if (path_ == "-") {
+    fd_ = ::dup(STDOUT_FILENO);
+    if (fd_ < 0) fail("stdout", errno);
+    return;
+  }
+  const std::filesystem::path target = follow_symlinks(path_);
+  struct stat existing {};
+  const bool exists = ::stat(target.c_str(), &existing) == 0;
+  if (exists && S_ISDIR(existing.st_mode))
+    throw InvalidInput("cannot write '" + path_ + "': it is a directory (expected a file path)");
+  if (exists && !S_ISREG(existing.st_mode)) {  // FIFO, device, socket: written in place
+    fd_ = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) fail(path_, errno);
+    return;
+  }
   if (target.has_parent_path()) make_directories(target.parent_path().string());
-  temporary_ = path_ + ".tmp." + std::to_string(::getpid());
+  temporary_ = target.string() + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path_, errno);
+  if (exists) ::fchmod(fd_, existing.st_mode & 07777);  // a replaced file keeps its mode
+  target_ = target.string();
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   if (fd_ >= 0) {
     ::close(fd_);
-    ::unlink(temporary_.c_str());
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
   }
 }
 
@@ -51,10 +82,16 @@ void AtomicFileWriter::write(std::string_view bytes) {
 }
 
 void AtomicFileWriter::commit() {
+  if (temporary_.empty()) {  // a pipe, a device or stdout: nothing to rename, nothing to sync
+    const int closed = ::close(fd_) == 0 ? 0 : errno;
+    fd_ = -1;
+    if (closed) fail(path_, closed);
+    return;
+  }
   const int synced = ::fsync(fd_) == 0 ? 0 : errno;
   const int closed = ::close(fd_) == 0 ? 0 : errno;
   fd_ = -1;
-  if (synced || closed || ::rename(temporary_.c_str(), path_.c_str()) != 0) {
+  if (synced || closed || ::rename(temporary_.c_str(), target_.c_str()) != 0) {
     const int error = synced ? synced : closed ? closed : errno;
     ::unlink(temporary_.c_str());
     fail(path_, error);

@@ -1,5 +1,7 @@
 // Result files are written to a temporary name in the same directory, flushed to disk, and
 // renamed over the target: a kill or a full disk never leaves a half-written file behind.
+// What is not a regular file is never renamed over: a symlink is followed to its target (which
+// is then replaced atomically), a FIFO, a device and "-" (stdout) are written directly.
 #pragma once
 
 #include <string>
@@ -21,7 +23,8 @@ class AtomicFileWriter {
   void commit();
 
  private:
-  std::string path_, temporary_;
+  std::string path_;               // as given, for messages
+  std::string target_, temporary_;  // temporary_ empty: writing straight into path_
   int fd_ = -1;
 };
 

@@ -1,5 +1,6 @@
 #include "train/checkpoint.h"
 
+#include <cstring>
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 #include <zlib.h>
@@ -139,6 +140,19 @@ int64_t CheckpointFile::integer(const std::string& name) const {
   if (t.numel() != 1 || t.scalar_type() != at::kLong)
     throw InvalidInput("checkpoint '" + path_ + "' is corrupt: '" + name + "' is not one integer");
   return t.item<int64_t>();
+}
+
+at::Tensor text_entry(const std::string& text) {
+  at::Tensor bytes = at::empty({int64_t(text.size())}, at::kByte);
+  std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  return bytes;
+}
+
+std::string CheckpointFile::text(const std::string& name) const {
+  const at::Tensor t = read(name).contiguous();
+  if (t.dim() != 1 || t.scalar_type() != at::kByte)
+    throw InvalidInput("checkpoint '" + path_ + "' is corrupt: '" + name + "' is not text");
+  return std::string(static_cast<const char*>(t.data_ptr()), size_t(t.numel()));
 }
 
 int64_t checksum_of(const NamedTensors& entries) {

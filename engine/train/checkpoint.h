@@ -19,8 +19,12 @@ namespace swalp::engine {
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // The entry format: 3 adds the optimizers' own entries, the evaluation columns and the dropout
-// generator (checkpoints of earlier versions are refused with the versions named).
-inline constexpr int64_t kCheckpointVersion = 3;
+// generator; 4 the run's settings (checkpoints of other versions are refused with the versions
+// named).
+inline constexpr int64_t kCheckpointVersion = 4;
+
+// Text as an entry (bytes in a uint8 tensor) and back.
+at::Tensor text_entry(const std::string& text);
 
 // Writes `entries` (and "version") to a temporary file and renames it over `path`. Throws
 // RuntimeFailure when it cannot be written.
@@ -37,6 +41,8 @@ class CheckpointFile {
   at::Tensor read(const std::string& name) const;
   // An entry holding one int64; throws InvalidInput otherwise.
   int64_t integer(const std::string& name) const;
+  // An entry written by text_entry; throws InvalidInput otherwise.
+  std::string text(const std::string& name) const;
   const std::string& path() const { return path_; }
 
  private:

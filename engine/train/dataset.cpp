@@ -26,6 +26,7 @@ Dataset load_fashion_mnist(bool train, int64_t limit, const std::string& dir) {
     throw InvalidInput("'" + base + "-labels-idx1-ubyte.gz' has " + std::to_string(labels.dims[0]) +
                        " labels for " + std::to_string(images.dims[0]) + " images");
   int64_t n = images.dims[0];
+  if (n == 0) throw InvalidInput("'" + base + "-images-idx3-ubyte.gz' holds no images");
   if (limit > 0) n = std::min(n, limit);
   Dataset d;
   const at::Tensor bytes =

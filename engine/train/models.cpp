@@ -9,6 +9,7 @@
 #include <cmath>
 #include <optional>
 
+#include "swalp/decimal.h"
 #include "swalp/error.h"
 #include "swalp/torch/lp_sgd.h"
 #include "swalp/torch/quantizer.h"
@@ -305,17 +306,15 @@ std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const Activ
     return std::make_shared<ConvNet>(quant, 6, 16, std::vector<int64_t>{120, 84});
   if (name == "vgg16") return std::make_shared<Vgg16>(quant, in_channels, classes);
   if (name.rfind("preresnet", 0) == 0) {
-    int depth = 0;
-    try {
-      depth = std::stoi(name.substr(9));
-    } catch (...) {
-    }
-    const bool basic = depth >= 8 && (depth - 2) % 6 == 0,
-               bottleneck = depth >= 164 && (depth - 2) % 9 == 0;
-    if (basic || bottleneck) return std::make_shared<PreResNet>(quant, depth, in_channels, classes);
+    const int64_t depth = parse_decimal_int(name.substr(9)).value_or(0);
+    const bool in_range = depth >= 8 && depth <= 1001,
+               basic = in_range && (depth - 2) % 6 == 0,
+               bottleneck = in_range && depth >= 164 && (depth - 2) % 9 == 0;
+    if (basic || bottleneck)
+      return std::make_shared<PreResNet>(quant, int(depth), in_channels, classes);
     throw InvalidInput("bad PreResNet depth in '" + name +
-                       "': depth - 2 must be a multiple of 6 (basic blocks: 20, 32, 56, 110) or, "
-                       "from 164 on, of 9 (bottlenecks: 164)");
+                       "': depth 8..1001 with depth - 2 a multiple of 6 (basic blocks: 20, 32, "
+                       "56, 110) or, from 164 on, of 9 (bottlenecks: 164, 1001)");
   }
   if (name == "logreg" || name == "mlp" || name == "cnn" || name == "lenet")
     throw InvalidInput("model '" + name +

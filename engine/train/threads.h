@@ -6,7 +6,8 @@
 
 namespace swalp::engine {
 
-// threads <= 0: all cores.
+// threads <= 0: all cores. Throws RuntimeFailure when the address space (ulimit -v) cannot hold
+// OpenBLAS's work buffers: OpenBLAS retries a failed allocation forever, so training would hang.
 void configure_threads(int threads);
 
 }  // namespace swalp::engine

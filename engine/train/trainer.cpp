@@ -9,7 +9,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <optional>
+#include <set>
+#include <sstream>
 
 #include "swalp/error.h"
 #include "swalp/rounding.h"
@@ -160,6 +164,10 @@ void validate(const TrainOptions& o) {
     throw InvalidInput("learning rates must be > 0 and finite");
   range("momentum", o.momentum, 0.0, 0.999999, "0 <= momentum < 1");
   range("weight decay", o.weight_decay, 0.0, 1.0, "0 <= weight decay <= 1");
+  if (o.seed > uint64_t(std::numeric_limits<int64_t>::max()))
+    throw InvalidInput("bad seed " + std::to_string(o.seed) +
+                       "; accepted: 0 .. 9223372036854775807 (2^63 - 1, so that config.toml "
+                       "reads it back)");
   if (o.swa_start < 0)
     throw InvalidInput("swa_start must be >= 0 (got " + std::to_string(o.swa_start) + ")");
   if (o.swa_every < 0) throw InvalidInput("swa_every must be >= 0 (0: once per epoch)");
@@ -333,6 +341,7 @@ struct RunState {
   at::Generator &shuffle, &augmentation;
   uint64_t& constant_phase_steps;
   std::vector<EpochMetrics>& epochs;
+  const std::string* settings;  // null: not compared (reading a checkpoint for inspection)
 };
 
 // The checkpoint's entries: the training state's (model, both optimizers), the averager's, the
@@ -348,10 +357,48 @@ NamedTensors checkpoint_entries(const TrainingState& state, RunState& run,
   at::Generator dropout = at::detail::getDefaultCPUGenerator();
   entries.emplace_back("dropout_generator", dropout.get_state());
   entries.emplace_back("metrics", metrics_to_tensor(run.epochs));
+  entries.emplace_back("settings", text_entry(run.settings ? *run.settings : std::string()));
   entries.emplace_back("exchange_workers", at::tensor({int64_t(exchange_state.size())}));
   for (size_t w = 0; w < exchange_state.size(); ++w)
     entries.emplace_back("exchange." + std::to_string(w), exchange_state[w]);
   return entries;
+}
+
+// "key = value" lines into a map (comments, table headers and blank lines skipped).
+std::map<std::string, std::string> settings_map(const std::string& text) {
+  std::map<std::string, std::string> keys;
+  std::istringstream lines(text);
+  std::string table;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] == '[') table = line.substr(1, line.find(']') - 1) + ".";
+    const size_t equals = line.find(" = ");
+    if (equals != std::string::npos) keys[table + line.substr(0, equals)] = line.substr(equals + 3);
+  }
+  return keys;
+}
+
+// A checkpoint continues only the run that wrote it: other settings would mix two runs in one
+// metrics.csv. Names every key that differs.
+void refuse_other_settings(const std::string& path, const std::string& saved,
+                           const std::string& current) {
+  if (saved == current) return;
+  const auto before = settings_map(saved), now = settings_map(current);
+  std::string differences;
+  auto value = [](const std::map<std::string, std::string>& keys, const std::string& key) {
+    const auto it = keys.find(key);
+    return it == keys.end() ? std::string("(absent)") : it->second;
+  };
+  std::set<std::string> keys;
+  for (const auto& [key, v] : before) keys.insert(key);
+  for (const auto& [key, v] : now) keys.insert(key);
+  for (const std::string& key : keys)
+    if (value(before, key) != value(now, key))
+      differences += (differences.empty() ? "" : "; ") + key + " = " + value(before, key) +
+                     " in the checkpoint, " + value(now, key) + " now";
+  throw InvalidInput("checkpoint '" + path + "' was written by a run with other settings (" +
+                     (differences.empty() ? std::string("formatting") : differences) +
+                     "); resume it with the config.toml it was written with, or start a new "
+                     "run in another directory");
 }
 
 // Restores state, average, generators, metrics and the exchange's state from a checked file.
@@ -359,6 +406,7 @@ void load_checkpoint(const std::string& path, TrainingState& state, RunState& ru
                      GradientExchange* exchange) {
   const CheckpointFile file(path);
   const auto read = [&](const std::string& name) { return file.read(name); };
+  if (run.settings) refuse_other_settings(path, file.text("settings"), *run.settings);
   const int64_t workers = file.integer("exchange_workers");
   if (workers < 0 || workers > 1000000)
     throw InvalidInput("checkpoint '" + path + "' is corrupt: exchange_workers " +
@@ -410,7 +458,8 @@ CheckpointReader::~CheckpointReader() = default;
 std::vector<EpochMetrics> CheckpointReader::read(const std::string& path) {
   uint64_t constant_phase_steps = 0;
   std::vector<EpochMetrics> epochs;
-  RunState run{parts_->swa, parts_->shuffle, parts_->augmentation, constant_phase_steps, epochs};
+  RunState run{parts_->swa, parts_->shuffle, parts_->augmentation, constant_phase_steps, epochs,
+               nullptr};
   load_checkpoint(path, parts_->state, run, parts_->options.exchange.get());
   return epochs;
 }
@@ -439,7 +488,7 @@ TrainResult train(const TrainOptions& o, const Dataset& train_set, const Dataset
   at::Generator shuffle = at::detail::createCPUGenerator(o.seed);
   at::Generator augmentation = at::detail::createCPUGenerator(o.seed ^ 0x5eed);
   uint64_t constant_phase_steps = 0;
-  RunState run{swa, shuffle, augmentation, constant_phase_steps, result.epochs};
+  RunState run{swa, shuffle, augmentation, constant_phase_steps, result.epochs, &o.settings};
   if (!o.checkpoint.empty() && (!o.exchange || o.exchange->rank() == 0))
     remove_stale_temporaries(o.checkpoint);
   if (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint))

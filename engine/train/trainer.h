@@ -92,6 +92,9 @@ struct TrainOptions {
   // Checkpoint file rewritten atomically after every epoch ("" = none). When it exists at the
   // start, the run resumes from it and continues bit for bit.
   std::string checkpoint;
+  // The run's settings as "key = value" lines (a run's config.toml): stored in the checkpoint,
+  // which a run with other settings refuses to resume, naming the keys that differ.
+  std::string settings;
   int stop_after_epochs = 0;  // > 0: stop (as if killed) after this many epochs of this call
   // Where the model trains: "cpu", "cuda" (the current CUDA device; an error where libtorch has
   // no CUDA or sees no GPU) or "auto" (cuda where available, else cpu). Data, shuffling and

@@ -3,8 +3,11 @@
 // Internal invariants use assert; nothing user-reachable aborts.
 #pragma once
 
+#include <cstddef>
+#include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace swalp {
 
@@ -17,5 +20,18 @@ class RuntimeFailure : public std::runtime_error {
  public:
   explicit RuntimeFailure(const std::string& message) : std::runtime_error(message) {}
 };
+
+// A vector of `count` values whose size the user chose (--n, a data file): failure to allocate
+// becomes RuntimeFailure "out of memory: N bytes for WHAT" instead of a bare std::bad_alloc.
+template <typename T>
+std::vector<T> allocate_values(size_t count, const std::string& what) {
+  try {
+    return std::vector<T>(count);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  throw RuntimeFailure("out of memory: " + std::to_string(count) + " x " +
+                       std::to_string(sizeof(T)) + " bytes for " + what);
+}
 
 }  // namespace swalp
