@@ -201,6 +201,27 @@ std::vector<float> read_raw_floats(const std::string& path) {
   return values;
 }
 
+namespace {
+// Bytes as a message can show them: control and non-ASCII bytes (a binary file given with
+// --text, a NUL that would end the message) as \xHH, long text cut with "...".
+std::string printable(std::string_view bytes) {
+  constexpr size_t kShown = 40;
+  std::string out;
+  for (size_t i = 0; i < bytes.size() && i < kShown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(char(c));
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", unsigned(c));
+      out += escaped;
+    }
+  }
+  if (bytes.size() > kShown) out += "...";
+  return out;
+}
+}  // namespace
+
 std::vector<float> decode_text_floats(const std::string& text) {
   std::vector<float> values;
   size_t line_number = 0, pos = 0;
@@ -221,7 +242,8 @@ std::vector<float> decode_text_floats(const std::string& text) {
       // Beyond float32's range: keep IEEE semantics (overflow to Inf, underflow to zero).
       value = std::strtof(std::string(first, text.data() + b).c_str(), nullptr);
     } else if (ec != std::errc() || ptr != text.data() + b) {
-      throw InvalidInput("line " + std::to_string(line_number) + ": '" + text.substr(a, b - a) +
+      throw InvalidInput("line " + std::to_string(line_number) + ": '" +
+                         printable(std::string_view(text).substr(a, b - a)) +
                          "' is not a number (expected one decimal number per line, or nan/inf)");
     }
     values.push_back(value);
