@@ -1,9 +1,5 @@
 #include "quantize_timing.h"
 
-#include "timing.h"
-
-#include "swalp/error.h"
-
 #include <omp.h>
 
 #include <algorithm>
@@ -12,8 +8,10 @@
 #include <random>
 #include <vector>
 
-namespace swalp::bench {
+#include "swalp/error.h"
+#include "timing.h"
 
+namespace swalp::bench {
 
 std::string QuantizeTiming::json() const {
   char line[512];

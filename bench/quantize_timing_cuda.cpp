@@ -53,13 +53,13 @@ QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitio
   const std::vector<int64_t> shape = bench_shape(n);
   DeviceFloats in(n), out(n);
   cuda::check(cudaMemcpy(in.data, host.data(), n * sizeof(float), cudaMemcpyHostToDevice),
-             "cudaMemcpy");
+              "cudaMemcpy");
 
   // The bits first: a fast wrong kernel has no throughput worth reporting.
   quantize(spec, host.data(), expected.data(), n, shape);
   cuda::quantize(spec, in.data, out.data, n, shape);
   cuda::check(cudaMemcpy(got.data(), out.data, n * sizeof(float), cudaMemcpyDeviceToHost),
-             "cudaMemcpy");
+              "cudaMemcpy");
   if (std::memcmp(got.data(), expected.data(), n * sizeof(float)) != 0) {
     size_t i = 0;
     while (std::memcmp(&got[i], &expected[i], sizeof(float)) == 0) ++i;
@@ -72,8 +72,8 @@ QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitio
   for (int r = 0; r < repetitions; ++r) {
     copy_s = std::min(copy_s, event_seconds([&] {
                         cuda::check(cudaMemcpyAsync(out.data, in.data, n * sizeof(float),
-                                                   cudaMemcpyDeviceToDevice),
-                                   "cudaMemcpyAsync");
+                                                    cudaMemcpyDeviceToDevice),
+                                    "cudaMemcpyAsync");
                       }));
     quantize_s = std::min(
         quantize_s, event_seconds([&] { cuda::quantize(spec, in.data, out.data, n, shape); }));

@@ -17,8 +17,8 @@
 #include "plot.h"
 #include "strict_numbers.h"
 #include "swalp/codec.h"
-#include "timing.h"
 #include "swalp/error.h"
+#include "timing.h"
 #ifdef SWALP_HAVE_MPI
 #include <mpi.h>
 

@@ -125,9 +125,8 @@ void register_codecs(CLI::App& app) {
           encode(codec_by_name(name), values.data(), values.size(), o, m);
           const double bits = 8.0 * double(m.wire_bytes()) / double(values.size());
           std::printf("%-10s %-8s %-10s %12.4e %12.4e %9.2f %10.3f\n", kind.c_str(),
-                      codec_by_name(name).name.c_str(),
-                      stochastic ? "stochastic" : "nearest", s.mean_absolute_error,
-                      s.mean_relative_error, s.sqnr_db, bits);
+                      codec_by_name(name).name.c_str(), stochastic ? "stochastic" : "nearest",
+                      s.mean_absolute_error, s.mean_relative_error, s.sqnr_db, bits);
           rows.push_back({{"data", kind},
                           {"codec", name},
                           {"rounding", stochastic ? "stochastic" : "nearest"},

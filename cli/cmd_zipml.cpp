@@ -84,7 +84,9 @@ void write_outputs(const std::string& dir, const ZipmlArgs& a, const zipml::Zipm
       "set terminal pngcairo size 1000,650 noenhanced\nset datafile separator ','\n"
       "set grid\nset key outside right\nset logscale y\n"
       "set output 'loss_vs_epoch.png'\nset xlabel 'epoch'\nset ylabel 'training loss'\n"
-      "set title 'Training loss, " + std::to_string(curve_bits) + "-bit samples'\n"
+      "set title 'Training loss, " +
+      std::to_string(curve_bits) +
+      "-bit samples'\n"
       "plot '< grep ^fp32, curves.csv' using 3:4 with linespoints title 'fp32'";
   for (const char* m : methods)
     script += std::string(", '< grep ^") + m + "," + std::to_string(curve_bits) +
@@ -93,8 +95,8 @@ void write_outputs(const std::string& dir, const ZipmlArgs& a, const zipml::Zipm
       "\nset output 'loss_vs_bits.png'\nset xlabel 'bits per sample component'\n"
       "set title 'Final training loss against sample bits'\nplot ";
   for (const char* m : methods)
-    script += std::string("'< grep ^") + m + ", final_loss.csv' using 2:3 with linespoints title '" +
-              m + "', ";
+    script += std::string("'< grep ^") + m +
+              ", final_loss.csv' using 2:3 with linespoints title '" + m + "', ";
   char fp[64];
   std::snprintf(fp, sizeof fp, "%.9e title 'fp32' dt 2\n", r.full.final_loss);
   script += fp;

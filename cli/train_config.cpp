@@ -154,7 +154,8 @@ void assign(const std::string& file, const Setting& s, const toml::node& node) {
 void load_config(const std::string& path, TrainArgs& args) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    throw InvalidInput("cannot read config '" + path + "': it is a directory (expected a TOML file)");
+    throw InvalidInput("cannot read config '" + path +
+                       "': it is a directory (expected a TOML file)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InvalidInput("cannot read config '" + path + "': no such file or no access");
   std::ostringstream text;

@@ -13,8 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const engine::Dataset d = engine::load_cifar({path}, classes);
     fuzz::require(d.images.size(0) == d.labels.size(0), "image and label counts differ");
     if (d.size() > 0)
-      fuzz::require(d.labels.min().item<int64_t>() >= 0 &&
-                        d.labels.max().item<int64_t>() < classes,
+      fuzz::require(d.labels.min().item<int64_t>() >= 0 && d.labels.max().item<int64_t>() < classes,
                     "a label outside the classes");
   } catch (const InvalidInput&) {
   }

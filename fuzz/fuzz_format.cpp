@@ -21,9 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const InvalidInput&) {
     return 0;
   }
-  const float values[16] = {0.0f,  -0.0f,   1.0f,    -1.5f,     3.14159f, 1e-30f,
-                            -1e30f, 65504.0f, 1e-45f, 0.1f,      -2.5f,    448.0f,
-                            6.0e-8f, 240.0f, -0.75f, 1.17549435e-38f};
+  const float values[16] = {0.0f,    -0.0f,    1.0f,   -1.5f,          3.14159f, 1e-30f,
+                            -1e30f,  65504.0f, 1e-45f, 0.1f,           -2.5f,    448.0f,
+                            6.0e-8f, 240.0f,   -0.75f, 1.17549435e-38f};
   float fast[16], oracle[16];
   for (const std::vector<int64_t>& shape : {std::vector<int64_t>{}, std::vector<int64_t>{4, 4}}) {
     bool fast_ok = true, oracle_ok = true;

@@ -24,9 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (size < 2) return 0;
   static const char* const kFormats[] = {
-      "bf16",      "fp16",       "fp8e4m3",       "fp8e5m2",   "fp6e2m3",    "fp4e2m1",
-      "fixed:8:4", "bfp:8",      "bfp:8:row",     "bfp:6:block4", "mx:fp8e4m3", "mx:int8:block16",
-      "int:8:row", "dt8:col",    "float:3:2:sat", "fixed:4:2", "mx:fp4e2m1", "tf32"};
+      "bf16",      "fp16",    "fp8e4m3",       "fp8e5m2",      "fp6e2m3",    "fp4e2m1",
+      "fixed:8:4", "bfp:8",   "bfp:8:row",     "bfp:6:block4", "mx:fp8e4m3", "mx:int8:block16",
+      "int:8:row", "dt8:col", "float:3:2:sat", "fixed:4:2",    "mx:fp4e2m1", "tf32"};
   static const char* const kRoundings[] = {"nearest", "stochastic", "zero", "up", "down"};
   const char* format = kFormats[data[0] % (sizeof kFormats / sizeof *kFormats)];
   const char* rounding = kRoundings[data[1] % 5];
@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::require(fast_ok == oracle_ok, "fast path and oracle disagree on accepting the input");
   if (!fast_ok) return 0;
   for (size_t i = 0; i < values.size(); ++i)
-    fuzz::require(std::memcmp(&fast[i], &oracle[i], 4) == 0 ||
-                      (std::isnan(fast[i]) && std::isnan(oracle[i])),
-                  "fast path and oracle give different bits");
+    fuzz::require(
+        std::memcmp(&fast[i], &oracle[i], 4) == 0 || (std::isnan(fast[i]) && std::isnan(oracle[i])),
+        "fast path and oracle give different bits");
   return 0;
 }

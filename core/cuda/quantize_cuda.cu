@@ -160,9 +160,9 @@ __device__ float quantize_shared(const Params& p, float in, double m, uint32_t b
     case int(FormatKind::kMx): {
       const int scale_exp = min(max(floor_log2(m) - p.mx_emax, -127), 127);
       const double v = ldexp(x, -scale_exp);
-      const double element = p.mx_int8 ? grid_clamped(v, 1.0 / 64, 127.0 / 64, 127.0 / 64,
-                                                      p.rounding, bits)
-                                       : quantize_float(p, v, bits);
+      const double element =
+          p.mx_int8 ? grid_clamped(v, 1.0 / 64, 127.0 / 64, 127.0 / 64, p.rounding, bits)
+                    : quantize_float(p, v, bits);
       y = ldexp(element, scale_exp);
       break;
     }
@@ -179,8 +179,8 @@ __device__ float quantize_shared(const Params& p, float in, double m, uint32_t b
       int lo = 0;
       while (lo + 1 < 128 && c_dt8[lo + 1] <= n) ++lo;
       const double picked = lo + 1 == 128 ? c_dt8[lo]
-                                          : pick_neighbour(n, c_dt8[lo], c_dt8[lo + 1],
-                                                           lo % 2 == 0, p.rounding, negative, bits);
+                                          : pick_neighbour(n, c_dt8[lo], c_dt8[lo + 1], lo % 2 == 0,
+                                                           p.rounding, negative, bits);
       y = copysign(double(__fmul_rn(float(picked), float(m))), x);
       break;
     }

@@ -1,7 +1,7 @@
 #include "swalp/codec.h"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -46,10 +46,12 @@ void build_buckets(Codec& c) {
   c.bucket_start.resize(one_key + 1);
   c.nearest.assign(0x8000 + one_key + 1, 0);
   for (uint32_t key = 0; key <= one_key; ++key) {
-    const uint32_t first_bits = key << 16, last_bits = key == one_key ? first_bits : first_bits | 0xffff;
+    const uint32_t first_bits = key << 16,
+                   last_bits = key == one_key ? first_bits : first_bits | 0xffff;
     const float first = float_of_bits(first_bits), top = float_of_bits(last_bits);
     const size_t start = floor_index(c.magnitudes, first);
-    const size_t below = nearest_index(c.magnitudes, first), above = nearest_index(c.magnitudes, top);
+    const size_t below = nearest_index(c.magnitudes, first),
+                 above = nearest_index(c.magnitudes, top);
     if ((start + 2 <= last && c.magnitudes[start + 2] <= top) || above > below + 1)
       throw std::logic_error("codec " + c.name + ": two magnitudes in one encoder bucket");
     c.bucket_start[key] = uint8_t(start);
@@ -57,12 +59,15 @@ void build_buckets(Codec& c) {
     uint32_t low = first_bits, high = last_bits + 1;
     while (low < high) {
       const uint32_t mid = low + (high - low) / 2;
-      if (nearest_index(c.magnitudes, float_of_bits(mid)) > below) high = mid;
-      else low = mid + 1;
+      if (nearest_index(c.magnitudes, float_of_bits(mid)) > below)
+        high = mid;
+      else
+        low = mid + 1;
     }
     const uint32_t threshold = low > last_bits ? 0 : low & 0xffff;
     const size_t upper = low > last_bits ? below : above;
-    c.nearest[key] = int32_t(threshold | uint32_t(c.codes[below]) << 16 | uint32_t(c.codes[upper]) << 24);
+    c.nearest[key] =
+        int32_t(threshold | uint32_t(c.codes[below]) << 16 | uint32_t(c.codes[upper]) << 24);
     // Negative v (sign bit set, key + 0x8000): the same codes with the sign bit, except zero.
     const auto signed_code = [&](size_t index) {
       return uint32_t(c.codes[index]) | (index > 0 ? 0x80u : 0u);
@@ -169,9 +174,9 @@ void encode_reference(const Codec& codec, const float* values, size_t n, const E
     for (size_t i = begin; i < end; ++i) {
       const float v = std::min(std::abs(values[i]) * inverse, 1.0f);
       const uint32_t random24 = o.stochastic ? philox_bits(o.seed, o.stream, i) >> 8 : 0;
-      const size_t pick = detail::round_between(codec.magnitudes.data(),
-                                                floor_index(codec.magnitudes, v), last, v,
-                                                o.stochastic, random24);
+      const size_t pick =
+          detail::round_between(codec.magnitudes.data(), floor_index(codec.magnitudes, v), last, v,
+                                o.stochastic, random24);
       out.codes[i] = uint8_t(codec.codes[pick] | (std::signbit(values[i]) && pick > 0 ? 0x80 : 0));
     }
   }
@@ -196,7 +201,8 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
   };
   if (block <= kPiece) {
     // Small blocks: each block's maximum and codes in one visit, while it is in cache.
-    const int64_t per_group = int64_t(kPiece / block), groups = (int64_t(blocks) + per_group - 1) / per_group;
+    const int64_t per_group = int64_t(kPiece / block),
+                  groups = (int64_t(blocks) + per_group - 1) / per_group;
     int64_t first_bad = int64_t(blocks);
 #pragma omp parallel for schedule(static) if (parallel) reduction(min : first_bad)
     for (int64_t g = 0; g < groups; ++g)
@@ -211,7 +217,8 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
         encode_run(begin, end);
       }
     if (first_bad < int64_t(blocks))
-      throw_non_finite(codec, values, size_t(first_bad) * block, std::min(n, size_t(first_bad + 1) * block));
+      throw_non_finite(codec, values, size_t(first_bad) * block,
+                       std::min(n, size_t(first_bad + 1) * block));
     return;
   }
   // Large blocks: every block's maximum first (split over the threads), then the codes.

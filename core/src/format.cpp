@@ -1,13 +1,12 @@
 #include "swalp/format.h"
 
-#include "swalp/decimal.h"
-
-#include <optional>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
+#include "swalp/decimal.h"
 #include "swalp/error.h"
 
 namespace swalp {

@@ -72,9 +72,9 @@ class MpiExchange : public engine::GradientExchange {
   void restore_state(const std::vector<at::Tensor>& all_workers) override {
     if (!options_.error_feedback) return;
     if (int(all_workers.size()) != size_)
-      throw InvalidInput("the checkpoint holds error-feedback residuals of " +
-                         std::to_string(all_workers.size()) + " workers; resume it with mpirun -np " +
-                         std::to_string(all_workers.size()));
+      throw InvalidInput(
+          "the checkpoint holds error-feedback residuals of " + std::to_string(all_workers.size()) +
+          " workers; resume it with mpirun -np " + std::to_string(all_workers.size()));
     pending_ = all_workers[size_t(rank_)].to(at::kFloat).contiguous();
     residuals_.clear();  // made again from `pending_` at the next step
     owner_residuals_.clear();

@@ -23,7 +23,7 @@ class AtomicFileWriter {
   void commit();
 
  private:
-  std::string path_;               // as given, for messages
+  std::string path_;                // as given, for messages
   std::string target_, temporary_;  // temporary_ empty: writing straight into path_
   int fd_ = -1;
 };

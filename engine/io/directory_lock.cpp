@@ -16,8 +16,7 @@ DirectoryLock::DirectoryLock(const std::string& dir) {
   make_directories(dir);
   const std::string path = dir + "/.swalp.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0)
-    throw RuntimeFailure("cannot write to '" + dir + "': " + std::strerror(errno));
+  if (fd_ < 0) throw RuntimeFailure("cannot write to '" + dir + "': " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     char holder[32] = {0};

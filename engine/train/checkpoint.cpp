@@ -1,12 +1,12 @@
 #include "train/checkpoint.h"
 
-#include <cstring>
 #include <ATen/ATen.h>
 #include <torch/serialize/archive.h>
 #include <zlib.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>

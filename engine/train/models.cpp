@@ -307,8 +307,7 @@ std::shared_ptr<LowPrecisionNet> make_model(const std::string& name, const Activ
   if (name == "vgg16") return std::make_shared<Vgg16>(quant, in_channels, classes);
   if (name.rfind("preresnet", 0) == 0) {
     const int64_t depth = parse_decimal_int(name.substr(9)).value_or(0);
-    const bool in_range = depth >= 8 && depth <= 1001,
-               basic = in_range && (depth - 2) % 6 == 0,
+    const bool in_range = depth >= 8 && depth <= 1001, basic = in_range && (depth - 2) % 6 == 0,
                bottleneck = in_range && depth >= 164 && (depth - 2) % 9 == 0;
     if (basic || bottleneck)
       return std::make_shared<PreResNet>(quant, int(depth), in_channels, classes);

@@ -28,14 +28,14 @@ void ensure_blas_buffers(int threads) {
   if (!ok)
     throw RuntimeFailure("out of memory: " + std::to_string((threads + 1) * kBlasBufferBytes) +
                          " bytes of address space for OpenBLAS's work buffers with " +
-                         std::to_string(threads) + " training threads are not available; raise the limit (ulimit -v) or use "
+                         std::to_string(threads) +
+                         " training threads are not available; raise the limit (ulimit -v) or use "
                          "fewer --threads");
 }
 }  // namespace
 
 void configure_threads(int threads) {
-  const int count =
-      threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int count = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(count);
   ensure_blas_buffers(count);
   // Present only when the BLAS behind libtorch is OpenBLAS; other BLAS builds are left alone.

@@ -458,8 +458,8 @@ CheckpointReader::~CheckpointReader() = default;
 std::vector<EpochMetrics> CheckpointReader::read(const std::string& path) {
   uint64_t constant_phase_steps = 0;
   std::vector<EpochMetrics> epochs;
-  RunState run{parts_->swa, parts_->shuffle, parts_->augmentation, constant_phase_steps, epochs,
-               nullptr};
+  RunState run{parts_->swa,          parts_->shuffle, parts_->augmentation,
+               constant_phase_steps, epochs,          nullptr};
   load_checkpoint(path, parts_->state, run, parts_->options.exchange.get());
   return epochs;
 }

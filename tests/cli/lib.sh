@@ -11,11 +11,21 @@ check() {  # check NAME COMMAND...: passes when the command succeeds
 }
 
 expect_error() {  # expect_error NAME EXIT_CODE MESSAGE_FRAGMENT COMMAND...
+  # stdin: $work/stdin when a script wrote one. With one_line_errors=1, stderr must also be
+  # exactly one line `swalp: error: ...` (DESIGN.md section 5).
   local name="$1" code="$2" fragment="$3"; shift 3
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err"; then passed=$((passed + 1));
-  else failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"; fi
+  local input=/dev/null
+  [ -e "$work/stdin" ] && input="$work/stdin"
+  "$@" < "$input" > "$work/out" 2> "$work/err"
+  local rc=$? format=ok
+  if [ "${one_line_errors:-0}" -eq 1 ]; then
+    { grep -q '^swalp: error: ' "$work/err" && [ "$(wc -l < "$work/err")" -eq 1 ]; } || format=bad
+  fi
+  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err" && [ "$format" = ok ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: $name (exit $rc: $(cat "$work/err"))"
+  fi
 }
 
 finish() {  # prints the counts; the script's exit status

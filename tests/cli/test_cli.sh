@@ -1,28 +1,9 @@
 #!/usr/bin/env bash
 # The `swalp` command line: round trips, outputs, and every error path of DESIGN.md section 5.
 # Usage: test_cli.sh PATH_TO_SWALP
-set -u
 swalp="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-
-check() {  # check NAME CONDITION...
-  local name="$1"; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
-# expect_error NAME EXIT_CODE MESSAGE_FRAGMENT COMMAND...  (stdin from $work/stdin)
-expect_error() {
-  local name="$1" code="$2" fragment="$3"; shift 3
-  "$@" < "$work/stdin" > "$work/out" 2> "$work/err"
-  local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qF -- "$fragment" "$work/err" && grep -q '^swalp: error: ' "$work/err" \
-     && [ "$(wc -l < "$work/err")" -eq 1 ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1)); echo "FAIL: $name (exit $rc, stderr: $(cat "$work/err"))"
-  fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+one_line_errors=1  # every error here is swalp's own one-line message
 
 # Text round trip with known answers (fp8e4m3: 0.3 -> 0.3125, saturation to 448, NaN kept).
 printf '1.0\n0.3\n-2.7\n1e10\nnan\n-inf\n' | "$swalp" quantize --format fp8e4m3 --text > "$work/q.txt"
@@ -107,7 +88,7 @@ expect_error "missing --format" 2 "--format is required" "$swalp" quantize --tex
 expect_error "missing input file" 2 "cannot open input file" "$swalp" quantize --format fp16 --in "$work/none"
 expect_error "unknown subcommand" 2 "subcommands: formats, quantize" "$swalp" frobnicate
 expect_error "unknown subcommand named" 2 "unknown subcommand 'frobnicate'" "$swalp" frobnicate
-expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: train, zipml, comm, quantize; see swalp bench --help)" "$swalp" bench frob
+expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: zipml, quantize, train, comm; see swalp bench --help)" "$swalp" bench frob
 expect_error "a command's bad option points at its help" 2 "(see swalp bench quantize --help)" "$swalp" bench quantize --format
 expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
 expect_error "bad error-stats data" 2 "gaussian:N needs N a positive multiple of 256" "$swalp" error-stats --data gaussian:100
@@ -127,5 +108,4 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 expect_error "output path under a file" 1 "cannot" "$swalp" quantize --format fp16 --text --out "$work/in.raw/x"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

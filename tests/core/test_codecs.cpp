@@ -1,12 +1,11 @@
 // The 8-bit message codecs: every code round-trips, fp8 codes are the OCP bit patterns,
 // rounding is nearest or unbiased stochastic, scales per block, error statistics.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstring>
 #include <random>
-
-#include <omp.h>
 
 #include "swalp/codec.h"
 #include "swalp/error.h"
@@ -147,7 +146,6 @@ TEST(Codecs, ErrorsAndStatistics) {
   EXPECT_LT(tree.mean_relative_error, linear.mean_relative_error);
 }
 
-
 // Bit patterns of v in [0, 1] to check: a stride over all of them, and around every bucket edge,
 // every nearest-rounding threshold and every magnitude and midpoint of the codec.
 std::vector<float> probe_values(const Codec& c, uint32_t stride) {
@@ -227,7 +225,8 @@ TEST(Codecs, FastEncoderEqualsTheReferenceForAnyBlockAndThreadCount) {
         encode(codec_by_name(name), values.data(), values.size(), o, one_thread);
         omp_set_num_threads(threads);
         EXPECT_EQ(fast.scales, reference.scales) << name << " block " << block;
-        EXPECT_TRUE(fast.codes == reference.codes) << name << " block " << block << " " << stochastic;
+        EXPECT_TRUE(fast.codes == reference.codes)
+            << name << " block " << block << " " << stochastic;
         EXPECT_TRUE(one_thread.codes == fast.codes) << name << " block " << block;
       }
 }

@@ -49,10 +49,26 @@ TEST(CudaQuantize, EqualsTheCpuBitForBit) {
   if (!cuda::available()) GTEST_SKIP() << "no CUDA device here: the GPU tests need one";
   const size_t rows = 96, cols = 129;
   const std::vector<float> values = test_values(rows * cols);
-  for (const char* format :
-       {"bf16", "fp16", "tf32", "fp8e4m3", "fp8e5m2", "fp6e3m2", "fp6e2m3", "fp4e2m1",
-        "float:4:3:sat", "fixed:8:6", "fixed:16:-3", "bfp:8", "bfp:8:row", "bfp:6:col",
-        "bfp:8:block16", "mx:fp8e4m3", "mx:fp4e2m1:block16", "mx:int8", "int:8:row", "dt8:col"})
+  for (const char* format : {"bf16",
+                             "fp16",
+                             "tf32",
+                             "fp8e4m3",
+                             "fp8e5m2",
+                             "fp6e3m2",
+                             "fp6e2m3",
+                             "fp4e2m1",
+                             "float:4:3:sat",
+                             "fixed:8:6",
+                             "fixed:16:-3",
+                             "bfp:8",
+                             "bfp:8:row",
+                             "bfp:6:col",
+                             "bfp:8:block16",
+                             "mx:fp8e4m3",
+                             "mx:fp4e2m1:block16",
+                             "mx:int8",
+                             "int:8:row",
+                             "dt8:col"})
     for (const char* rounding : {"nearest", "stochastic", "zero", "up", "down"})
       for (uint64_t offset : {uint64_t(0), uint64_t(3), (uint64_t(1) << 32) - 5}) {
         QuantSpec spec = make_quant_spec(format, rounding, 17, 4);

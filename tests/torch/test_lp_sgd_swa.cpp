@@ -40,7 +40,7 @@ TEST(LowPrecisionSgd, OneStepFollowsTheReferenceOrder) {
   // By hand, in the documented order.
   at::Tensor g =
       quantize(at::tensor({0.40f, -0.03f, 1.00f}), *options.grad);  // {0.375, -0.0625, 1}
-  g = g + 0.25 * acc0;  // weight decay on the master weights (the accumulator)
+  g = g + 0.25 * acc0;     // weight decay on the master weights (the accumulator)
   const at::Tensor m = g;  // momentum buffer started at zero
   const at::Tensor acc1 = quantize(acc0 - 0.5 * m, *options.accumulator);
   EXPECT_TRUE(bit_equal(sgd.accumulators()[0], acc1));

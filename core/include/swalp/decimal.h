@@ -13,6 +13,6 @@ namespace swalp {
 
 std::optional<int64_t> parse_decimal_int(std::string_view text);
 std::optional<uint64_t> parse_decimal_uint(std::string_view text);  // no minus sign
-std::optional<double> parse_decimal_real(std::string_view text);     // finite only
+std::optional<double> parse_decimal_real(std::string_view text);    // finite only
 
 }  // namespace swalp

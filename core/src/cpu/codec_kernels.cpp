@@ -31,8 +31,8 @@ uint32_t AbsBitsMaxImpl(const float* in, size_t n) {
   auto best = hn::Zero(di);
   size_t i = 0;
   for (; i + lanes <= n; i += lanes)
-    best = hn::Max(best, hn::And(hn::LoadU(di, reinterpret_cast<const int32_t*>(in + i)),
-                                 magnitude_mask));
+    best = hn::Max(
+        best, hn::And(hn::LoadU(di, reinterpret_cast<const int32_t*>(in + i)), magnitude_mask));
   uint32_t result = uint32_t(hn::GetLane(hn::MaxOfLanes(di, best)));
   for (; i < n; ++i) {
     uint32_t bits;
@@ -49,7 +49,7 @@ HWY_INLINE uint8_t NearestCode(const int32_t* table, float x, float inverse) {
   std::memcpy(&bits, &v, sizeof bits);
   const int32_t entry = table[bits >> 16];
   return uint8_t(int32_t(bits & 0xffff) >= (entry & 0xffff) ? (entry >> 24) & 0xff
-                                                             : (entry >> 16) & 0xff);
+                                                            : (entry >> 16) & 0xff);
 }
 
 void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse, uint8_t* out) {
@@ -64,7 +64,8 @@ void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse,
   // v = x / scale clamped to [-1, 1] (the product's rounding can pass 1): its top 16 bits,
   // sign included, pick the table word.
   const auto scaled = [&](size_t at) HWY_ATTR {
-    return hn::BitCast(di, hn::Max(hn::Min(hn::Mul(hn::LoadU(df, in + at), scale), one), minus_one));
+    return hn::BitCast(di,
+                       hn::Max(hn::Min(hn::Mul(hn::LoadU(df, in + at), scale), one), minus_one));
   };
   // Three passes over runs that stay in L1: the table keys, scalar table loads, the codes.
   constexpr size_t kRun = 512;
@@ -138,8 +139,8 @@ uint32_t abs_bits_max(const float* in, size_t n) {
 void encode_nearest(const Codec& c, const float* in, size_t n, float inverse, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(EncodeNearestImpl)(c, in, n, inverse, out);
 }
-void encode_stochastic(const Codec& c, const float* in, size_t n, size_t first_index,
-                       float inverse, uint64_t seed, uint64_t stream, uint8_t* out) {
+void encode_stochastic(const Codec& c, const float* in, size_t n, size_t first_index, float inverse,
+                       uint64_t seed, uint64_t stream, uint8_t* out) {
   HWY_DYNAMIC_DISPATCH(EncodeStochasticImpl)(c, in, n, first_index, inverse, seed, stream, out);
 }
 

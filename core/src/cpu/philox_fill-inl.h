@@ -24,8 +24,8 @@ using DU = hn::ScalableTag<uint32_t>;
 
 #if HWY_TARGET == HWY_SCALAR
 // One lane: no 64-bit repartition; the scalar definition is the kernel.
-HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out,
-                  const float* = nullptr, const float* = nullptr) {
+HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count,
+                             int32_t* out, const float* = nullptr, const float* = nullptr) {
   for (size_t j = 0; j < count; ++j)
     out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
 }
@@ -128,8 +128,9 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
 }
 
 // Top 24 bits of philox_bits(seed, stream, first + j) for j < count, one Philox block per lane.
-HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count, int32_t* out,
-                  const float* prefetch_in = nullptr, const float* prefetch_out = nullptr) {
+HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count,
+                             int32_t* out, const float* prefetch_in = nullptr,
+                             const float* prefetch_out = nullptr) {
   const DU du;
   const size_t lanes = hn::Lanes(du);
   const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
