@@ -107,9 +107,9 @@ expect_error "negative seed" 2 "--seeds" "$swalp" reproduce --seeds 1,-2
 expect_error "empty seeds" 2 "no seeds" "$swalp" reproduce --seeds ""
 expect_error "seed beyond 2^62" 2 "expected decimal integers" "$swalp" reproduce --seeds 99999999999999999999
 expect_error "seed with a space" 2 "expected decimal integers" "$swalp" reproduce --seeds " 1"
-expect_error "NaN momentum" 2 "accepted: 0 <= momentum < 1" "$swalp" reproduce --momentum nan
-expect_error "infinite weight decay" 2 "weight decay" "$swalp" reproduce --weight-decay inf
-expect_error "NaN learning rate" 2 "learning rates must be > 0 and finite" "$swalp" reproduce --lr-init nan
+expect_error "NaN momentum" 2 "--momentum: 'nan' is not a finite decimal number" "$swalp" reproduce --momentum nan
+expect_error "infinite weight decay" 2 "--weight-decay: 'inf' is not a finite decimal number" "$swalp" reproduce --weight-decay inf
+expect_error "NaN learning rate" 2 "--lr-init: 'nan' is not a finite decimal number" "$swalp" reproduce --lr-init nan
 expect_error "zero batch" 2 "batch size must be >= 1" "$swalp" reproduce --batch-size 0
 expect_error "negative epochs" 2 "epochs must be >= 1" "$swalp" reproduce --epochs -3
 expect_error "negative limit" 2 "bad example limit -5" "$swalp" reproduce --limit-train -5

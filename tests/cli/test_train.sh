@@ -85,7 +85,7 @@ info = [i for i in zipfile.ZipFile(path).infolist() if i.filename.endswith('/dat
 h = info.header_offset
 name_len, extra_len = struct.unpack('<HH', data[h + 26:h + 30])  # the local header's own lengths
 off = h + 30 + name_len + extra_len
-assert struct.unpack('<q', data[off:off + 8])[0] == 3, 'entry 0 is not the version'
+assert struct.unpack('<q', data[off:off + 8])[0] == 4, 'entry 0 is not the version'
 data[off:off + 8] = struct.pack('<q', value)
 crc = struct.pack('<I', zlib.crc32(bytes(data[off:off + 8])))
 data[h + 14:h + 18] = crc
@@ -100,7 +100,7 @@ archive = len(data) - 24
 data[archive + 16:archive + 20] = struct.pack('<I', zlib.crc32(bytes(data[:archive])))
 open(path, 'wb').write(data)
 PY
-expect_error "checkpoint of another version" 2 "has format version 99; accepted: 3" "$swalp" train --resume "$work/foreign"
+expect_error "checkpoint of another version" 2 "has format version 99; accepted: 4" "$swalp" train --resume "$work/foreign"
 expect_error "bad format" 2 "accepted: fp32" "$swalp" train --data synthetic --format bfp:99 --out "$work/y"
 
 # --format sets every quantity except those given on their own; the average has its own format.

@@ -63,7 +63,7 @@ TEST(FormatParse, BadSpellingsNameTheProblemAndTheAcceptedValues) {
   EXPECT_NE(message("fp7").find("accepted: fp32, bf16"), std::string::npos);
   EXPECT_NE(message("float:9:3").find("E = 9 is out of range 1..8"), std::string::npos);
   EXPECT_NE(message("float:5:24").find("M = 24 is out of range 0..23"), std::string::npos);
-  EXPECT_NE(message("float:5:x").find("'x' is not an integer"), std::string::npos);
+  EXPECT_NE(message("float:5:x").find("'x' is not a decimal integer"), std::string::npos);
   EXPECT_NE(message("float:5:2:wrap").find("must be 'sat'"), std::string::npos);
   EXPECT_NE(message("fixed:1:0").find("WL = 1 is out of range 2..32"), std::string::npos);
   EXPECT_NE(message("fixed:8").find("expected fixed:WL:FL"), std::string::npos);
