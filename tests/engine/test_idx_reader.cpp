@@ -76,5 +76,15 @@ TEST(IdxReader, BadFilesGiveClearErrors) {
   EXPECT_NE(error_of(temp_path("header")).find("truncated (header)"), std::string::npos);
 }
 
+TEST(IdxReader, DimensionsWhoseProductOverflowsAreRefused) {
+  // 2^32 - 1 to the 4th wraps a 64-bit product; a forged header must not match a short file.
+  const std::string path = temp_path("overflow");
+  write_plain(path, idx_bytes({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu},
+                              std::vector<uint8_t>(16)));
+  EXPECT_NE(error_of(path).find("dimensions' product exceeds"), std::string::npos)
+      << error_of(path);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace swalp::data
