@@ -106,6 +106,7 @@ if "$swalp" train --help > /dev/null 2>&1 && ! "$swalp" train --help | grep -q "
   expect_error "--config DIR" 2 "it is a directory" "$swalp" train --config adir --out n2
   expect_error "momentum 2" 2 "accepted: 0 <= momentum < 1" "$swalp" train "${run[@]}" --momentum 2 --out n3
   expect_error "negative weight decay" 2 "accepted: 0 <= weight decay <= 1" "$swalp" train "${run[@]}" --weight-decay -1 --out n4
+  expect_error "swa_start -1" 2 "swa_start must be >= 0" "$swalp" train "${run[@]}" --swa-start -1 --out n6
   expect_error "negative limit" 2 "bad example limit -5" "$swalp" train --model logreg --data synthetic --limit-train -5 --out n5
   check "refused runs wrote nothing" bash -c "[ ! -e n1 ] && [ ! -e n3 ] && [ ! -e n4 ] && [ ! -e n5 ]"
 
