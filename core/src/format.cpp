@@ -41,6 +41,17 @@ const std::vector<NamedFloat>& named_floats() {
   return table;
 }
 
+// The names torch and ml_dtypes give the same formats (values in range agree bit for bit;
+// swalp's saturating fp8e4m3 clamps where ml_dtypes' float8_e4m3fn cast overflows to NaN).
+struct FormatAlias {
+  const char* alias;
+  const char* name;
+};
+constexpr FormatAlias kAliases[] = {{"float32", "fp32"},          {"bfloat16", "bf16"},
+                                    {"float16", "fp16"},          {"float8_e4m3fn", "fp8e4m3"},
+                                    {"float8_e5m2", "fp8e5m2"},   {"float6_e3m2fn", "fp6e3m2"},
+                                    {"float6_e2m3fn", "fp6e2m3"}, {"float4_e2m1fn", "fp4e2m1"}};
+
 // MX element types (OCP MX v1.0): name and emax of the element.
 struct MxElementEntry {
   const char* name;
@@ -140,12 +151,15 @@ std::string accepted_format_spellings() {
       ", float:E:M, float:E:M:sat (E 1..8, M 0..23), fixed:WL:FL (WL 2..32, FL -64..64), "
       "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|fp6e2m3|"
       "fp4e2m1|int8, N 1..1048576, default 32), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
-      "SCOPE tensor|row|col|blockN";
+      "SCOPE tensor|row|col|blockN; also";
+  for (const FormatAlias& a : kAliases) out += std::string(" ") + a.alias;
   return out;
 }
 
 Format parse_format(std::string_view spelling) {
-  const std::string text = lower(spelling);
+  std::string text = lower(spelling);
+  for (const FormatAlias& a : kAliases)
+    if (text == a.alias) text = a.name;
   const auto parts = split(text, ':');
   if (parts.empty() || parts[0].empty()) fail(spelling, "empty spelling");
   const std::string& head = parts[0];

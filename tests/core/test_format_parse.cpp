@@ -37,6 +37,15 @@ TEST(FormatParse, AliasesEqualTheirDefinitions) {
   same("fp8e5m2", "float:5:2");
 }
 
+TEST(FormatParse, TorchAndMlDtypesNamesAreTheSameFormats) {
+  const std::pair<const char*, const char*> names[] = {
+      {"float32", "fp32"},          {"bfloat16", "bf16"},        {"float16", "fp16"},
+      {"float8_e4m3fn", "fp8e4m3"}, {"float8_e5m2", "fp8e5m2"},  {"float6_e3m2fn", "fp6e3m2"},
+      {"float6_e2m3fn", "fp6e2m3"}, {"Float4_E2M1FN", "fp4e2m1"}};
+  for (const auto& [alias, name] : names) EXPECT_EQ(parse_format(alias).spelling, name) << alias;
+  EXPECT_NE(accepted_format_spellings().find("float8_e4m3fn"), std::string::npos);
+}
+
 TEST(FormatParse, SpellingsAreCaseInsensitiveAndCanonical) {
   EXPECT_EQ(parse_format("FP8E4M3").spelling, "fp8e4m3");
   EXPECT_EQ(parse_format("Float:5:2:SAT").spelling, "float:5:2:sat");

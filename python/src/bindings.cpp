@@ -1,0 +1,114 @@
+// `swalp._swalp`: the Python binding of the C++ core and its libtorch adapter. Every number
+// comes from the same kernels as the CLI; this file only converts arguments. Python-side
+// conveniences (dtype checks, numpy, autograd, optimizers) live in the swalp package.
+#include <torch/extension.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "swalp/codec.h"
+#include "swalp/error.h"
+#include "swalp/format.h"
+#include "swalp/quantize.h"
+#include "swalp/torch/quantize_tensor.h"
+
+namespace py = pybind11;
+
+namespace {
+
+swalp::QuantSpec spec_of(const std::string& format, const std::string& rounding, uint64_t seed,
+                         uint64_t stream, uint64_t offset) {
+  swalp::QuantSpec spec = swalp::make_quant_spec(format, rounding, seed, stream);
+  spec.index_offset = offset;
+  return spec;
+}
+
+py::list format_table() {
+  py::list rows;
+  for (const swalp::FormatInfo& f : swalp::format_table()) {
+    py::dict row;
+    row["name"] = f.name;
+    row["bits"] = f.bits;
+    row["scaled"] = f.scaled;
+    row["max"] = f.max_value;
+    row["min_normal"] = f.min_normal;
+    row["min_subnormal"] = f.min_subnormal;
+    row["epsilon"] = f.epsilon;
+    row["definition"] = f.definition;
+    rows.append(row);
+  }
+  return rows;
+}
+
+// A float32 CPU tensor as (codes uint8[n], scales float32[blocks]) of `codec`.
+std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& values, const std::string& codec,
+                                         bool stochastic, uint64_t seed, uint64_t stream,
+                                         size_t block) {
+  const at::Tensor x = values.contiguous();
+  swalp::EncodeOptions options;
+  options.block = block;
+  options.stochastic = stochastic;
+  options.seed = seed;
+  options.stream = stream;
+  swalp::EncodedMessage message;
+  swalp::encode(swalp::codec_by_name(codec), x.data_ptr<float>(), size_t(x.numel()), options,
+                message);
+  at::Tensor codes = at::empty({int64_t(message.codes.size())}, at::kByte);
+  at::Tensor scales = at::empty({int64_t(message.scales.size())}, at::kFloat);
+  std::memcpy(codes.data_ptr(), message.codes.data(), message.codes.size());
+  std::memcpy(scales.data_ptr(), message.scales.data(), 4 * message.scales.size());
+  return {codes, scales};
+}
+
+// Decodes into `out` (float32, contiguous, as many values as codes); adds when `accumulate`.
+void decode(const at::Tensor& codes, const at::Tensor& scales, const std::string& codec,
+            size_t block, at::Tensor& out, bool accumulate) {
+  const at::Tensor c = codes.contiguous(), s = scales.contiguous();
+  if (out.numel() != c.numel() || !out.is_contiguous() || out.scalar_type() != at::kFloat)
+    throw swalp::InvalidInput("decode: out must be a contiguous float32 tensor of " +
+                              std::to_string(c.numel()) + " values");
+  swalp::decode(swalp::codec_by_name(codec), c.data_ptr<uint8_t>(), s.data_ptr<float>(),
+                size_t(c.numel()), block == 0 ? size_t(c.numel()) : block,
+                out.data_ptr<float>(), accumulate);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_swalp, m) {
+  m.doc() = "swalp core: exact simulated number formats on float32 tensors";
+  // User mistakes are ValueError (as Python spells bad values); environment failures RuntimeError.
+  py::register_exception<swalp::InvalidInput>(m, "InvalidInput", PyExc_ValueError);
+  py::register_exception<swalp::RuntimeFailure>(m, "RuntimeFailure", PyExc_RuntimeError);
+  m.def(
+      "quantize",
+      [](const at::Tensor& x, const std::string& format, const std::string& rounding,
+         uint64_t seed, uint64_t stream, uint64_t offset) {
+        const swalp::QuantSpec spec = spec_of(format, rounding, seed, stream, offset);
+        py::gil_scoped_release release;
+        return swalp::torchq::quantize(x, spec);
+      },
+      py::arg("x"), py::arg("format"), py::arg("rounding"), py::arg("seed"), py::arg("stream"),
+      py::arg("offset"));
+  m.def(
+      "quantize_",
+      [](at::Tensor& x, const std::string& format, const std::string& rounding, uint64_t seed,
+         uint64_t stream, uint64_t offset) {
+        const swalp::QuantSpec spec = spec_of(format, rounding, seed, stream, offset);
+        py::gil_scoped_release release;
+        swalp::torchq::quantize_(x, spec);
+      },
+      py::arg("x"), py::arg("format"), py::arg("rounding"), py::arg("seed"), py::arg("stream"),
+      py::arg("offset"));
+  m.def(
+      "canonical_format",
+      [](const std::string& format) { return swalp::parse_format(format).spelling; },
+      py::arg("format"));
+  m.def("format_table", &format_table);
+  m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
+  m.def("codec_names", &swalp::codec_names);
+  m.def("encode", &encode, py::arg("values"), py::arg("codec"), py::arg("stochastic"),
+        py::arg("seed"), py::arg("stream"), py::arg("block"));
+  m.def("decode", &decode, py::arg("codes"), py::arg("scales"), py::arg("codec"), py::arg("block"),
+        py::arg("out"), py::arg("accumulate"));
+}

@@ -1,0 +1,16 @@
+"""swalp for PyTorch: exact simulated number formats, low-precision optimizers, SWALP averaging
+and 8-bit gradient compression, on the same C++ kernels as the swalp command line.
+
+    import swalp
+    y = swalp.quantize(x, "fp8e4m3", rounding="stochastic", seed=1)
+"""
+
+import torch  # libtorch is loaded before the extension that links it
+
+from . import _swalp  # noqa: E402
+from . import distributed, optim, streams, swa  # noqa: E402
+from .autograd import Quantizer, quantizer  # noqa: E402
+from .quantization import ROUNDINGS, canonical_format, formats, quantize, quantize_  # noqa: E402
+
+__all__ = ["quantize", "quantize_", "formats", "canonical_format", "Quantizer", "quantizer",
+           "optim", "swa", "distributed", "streams", "ROUNDINGS"]
