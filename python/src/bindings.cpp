@@ -69,8 +69,8 @@ void decode(const at::Tensor& codes, const at::Tensor& scales, const std::string
     throw swalp::InvalidInput("decode: out must be a contiguous float32 tensor of " +
                               std::to_string(c.numel()) + " values");
   swalp::decode(swalp::codec_by_name(codec), c.data_ptr<uint8_t>(), s.data_ptr<float>(),
-                size_t(c.numel()), block == 0 ? size_t(c.numel()) : block,
-                out.data_ptr<float>(), accumulate);
+                size_t(c.numel()), block == 0 ? size_t(c.numel()) : block, out.data_ptr<float>(),
+                accumulate);
 }
 
 }  // namespace
@@ -82,8 +82,8 @@ PYBIND11_MODULE(_swalp, m) {
   py::register_exception<swalp::RuntimeFailure>(m, "RuntimeFailure", PyExc_RuntimeError);
   m.def(
       "quantize",
-      [](const at::Tensor& x, const std::string& format, const std::string& rounding,
-         uint64_t seed, uint64_t stream, uint64_t offset) {
+      [](const at::Tensor& x, const std::string& format, const std::string& rounding, uint64_t seed,
+         uint64_t stream, uint64_t offset) {
         const swalp::QuantSpec spec = spec_of(format, rounding, seed, stream, offset);
         py::gil_scoped_release release;
         return swalp::torchq::quantize(x, spec);
@@ -100,6 +100,25 @@ PYBIND11_MODULE(_swalp, m) {
       },
       py::arg("x"), py::arg("format"), py::arg("rounding"), py::arg("seed"), py::arg("stream"),
       py::arg("offset"));
+  m.def(
+      "quantize_into",
+      [](const at::Tensor& x, at::Tensor& out, const std::string& format,
+         const std::string& rounding, uint64_t seed, uint64_t stream, uint64_t offset) {
+        const swalp::QuantSpec spec = spec_of(format, rounding, seed, stream, offset);
+        if (out.sizes() != x.sizes() || out.scalar_type() != at::kFloat)
+          throw swalp::InvalidInput("out must be a float32 tensor of x's shape");
+        py::gil_scoped_release release;
+        if (x.is_cpu() && out.is_cpu() && x.is_contiguous() && out.is_contiguous() &&
+            x.scalar_type() == at::kFloat) {
+          // Straight into the caller's memory: no allocation, no copy.
+          swalp::quantize(spec, x.data_ptr<float>(), out.data_ptr<float>(), size_t(x.numel()),
+                          std::vector<int64_t>(x.sizes().begin(), x.sizes().end()));
+        } else {
+          out.copy_(swalp::torchq::quantize(x, spec));
+        }
+      },
+      py::arg("x"), py::arg("out"), py::arg("format"), py::arg("rounding"), py::arg("seed"),
+      py::arg("stream"), py::arg("offset"));
   m.def(
       "canonical_format",
       [](const std::string& format) { return swalp::parse_format(format).spelling; },

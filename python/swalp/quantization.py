@@ -29,16 +29,25 @@ def _check_tensor(x, what):
         raise TypeError(f"{what}: expected float32 values, got {x.dtype} (convert with .float())")
 
 
-def quantize(x, format, rounding="nearest", seed=0, stream=0, offset=0):
-    """x quantized to `format` (a new tensor or array; x is untouched).
+def quantize(x, format, rounding="nearest", seed=0, stream=0, offset=0, out=None):
+    """x quantized to `format` (a new tensor or array, or `out`; x is untouched).
 
     x: a float32 torch tensor of any shape and stride, or a float32 numpy array. Its shape is
     the one row, col and blockN scopes refer to. Stochastic rounding draws the Philox bits of
     (seed, stream, offset + i) for element i in row-major order: the same bits as
     `swalp quantize --seed S --stream T` on the same values. No gradient flows through it; use
-    swalp.Quantizer for autograd.
+    swalp.Quantizer for autograd. `out` (a float32 tensor of x's shape) receives the result
+    without allocating: for large tensors in a loop, a fresh output costs page faults.
     """
     _check_arguments(format, rounding, seed, stream, offset)
+    if out is not None:
+        if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
+            raise TypeError("swalp.quantize: out= needs x and out to be torch tensors")
+        _check_tensor(x, "swalp.quantize")
+        _check_tensor(out, "swalp.quantize (out)")
+        with torch.no_grad():
+            _swalp.quantize_into(x.detach(), out.data, format, rounding, seed, stream, offset)
+        return out
     if isinstance(x, np.ndarray):
         if x.dtype != np.float32:
             raise TypeError(f"swalp.quantize: expected a float32 array, got {x.dtype} (use .astype(np.float32))")

@@ -63,6 +63,11 @@ def test_any_stride_numpy_and_in_place_agree():
     y = x.t().contiguous()
     assert swalp.quantize_(y, "fp8e4m3", "stochastic", seed=5) is y
     assert torch.equal(y, whole)
+    out = torch.empty(16, 32)
+    assert swalp.quantize(x.t(), "fp8e4m3", "stochastic", seed=5, out=out) is out
+    assert torch.equal(out, whole)
+    with pytest.raises(ValueError, match="out must be a float32 tensor of x's shape"):
+        swalp.quantize(x, "bf16", out=torch.empty(3))
 
 
 def test_bad_input_is_a_python_error():
