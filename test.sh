@@ -19,17 +19,19 @@ if [ ${#unformatted[@]} -gt 0 ]; then
   exit 1
 fi
 
-swalp_build -DSWALP_BUILD_TESTS=ON -DSWALP_ORACLE_PYTHON="$venv/bin/python"
+swalp_build -DSWALP_BUILD_TESTS=ON -DSWALP_ORACLE_PYTHON="$venv/bin/python" -DSWALP_PYTHON=ON \
+  -DPython3_EXECUTABLE=/usr/bin/python3
 (cd "$SWALP_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" "$@")
 
 # `import swalp` (python/): pip-installed into a venv that sees Debian's python3-torch (numpy<2
-# and so ml_dtypes<0.5 there), built in build-python/, then its pytest suite against the CLI.
+# and so ml_dtypes<0.5 there), from the extension the build above made, then its pytest suite
+# against the CLI.
 py_venv="$SWALP_BUILD_DIR/venv-torch"
 if [ ! -x "$py_venv/bin/python" ] || ! "$py_venv/bin/python" -c "import pytest, ml_dtypes" 2>/dev/null; then
   /usr/bin/python3 -m venv --system-site-packages "$py_venv"
   "$py_venv/bin/pip" install --quiet --disable-pip-version-check pytest "numpy<2" "ml_dtypes<0.5"
 fi
-SWALP_PYTHON_BUILD_DIR="$SWALP_ROOT/build-python" \
+SWALP_PYTHON_BUILD_DIR="$SWALP_BUILD_DIR" \
   "$py_venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation "$SWALP_ROOT/python"
 (cd "$SWALP_BUILD_DIR" && SWALP_CLI="$SWALP_BUILD_DIR/cli/swalp" \
    "$py_venv/bin/python" -m pytest -q -p no:cacheprovider "$SWALP_ROOT/tests/python/test_python_package.py")

@@ -17,8 +17,12 @@ class CMakeBuild(build_ext):
         import torch
 
         build_dir = os.environ.get("SWALP_PYTHON_BUILD_DIR", os.path.join(ROOT, "build-python"))
-        args = ["-DSWALP_PYTHON=ON", "-DSWALP_BUILD_TESTS=OFF", "-DSWALP_BUILD_BENCH=OFF",
-                "-DCMAKE_BUILD_TYPE=Release", f"-DPython3_EXECUTABLE={sys.executable}"]
+        args = ["-DSWALP_PYTHON=ON"]
+        # A build folder of the project's own (./test.sh passes build/) keeps its settings;
+        # a fresh one builds only what the extension needs.
+        if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
+            args += ["-DSWALP_BUILD_TESTS=OFF", "-DSWALP_BUILD_BENCH=OFF", "-DCMAKE_BUILD_TYPE=Release",
+                     f"-DPython3_EXECUTABLE={sys.executable}"]
         prefix = torch.utils.cmake_prefix_path
         if os.path.exists(os.path.join(prefix, "Torch", "TorchConfig.cmake")):
             args.append(f"-DCMAKE_PREFIX_PATH={prefix}")
