@@ -21,6 +21,7 @@ parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
 parser.add_argument("--epochs", type=int, default=3)
 parser.add_argument("--limit", type=int, default=30000)
 parser.add_argument("--codec", default="dt8")
+parser.add_argument("--lr", type=float, default=0.02)
 
 
 def load(data, split, limit=None):
@@ -41,7 +42,7 @@ def worker(rank, world, port, args, exchange, results):
     if exchange != "fp32":
         hook = swalp.distributed.compression_hook(args.codec, exchange=exchange)
         model.register_comm_hook(None, hook)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     x, y = load(args.data, "train", args.limit)
     for epoch in range(args.epochs):
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(epoch))

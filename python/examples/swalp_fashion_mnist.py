@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, update_bn
+from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 
 import swalp
 
@@ -66,11 +66,9 @@ def run(fmt):
     sgd = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     opt = swalp.optim.OptimLP(sgd, weight=fmt, grad=fmt, momentum=fmt, acc=fmt, seed=1) if fmt else sgd
     swa = AveragedModel(model)  # the average in fp32, as SWALP keeps it
+    swa_scheduler = SWALR(opt, swa_lr=0.01, anneal_epochs=1, anneal_strategy="linear")
     steps, seconds = 0, 0.0
     for epoch in range(args.epochs):
-        lr = 0.05 if epoch < args.swa_start else 0.01
-        for group in opt.param_groups:
-            group["lr"] = lr
         order = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(epoch))
         for i in range(0, len(order), 128):
             batch = order[i:i + 128]
@@ -82,6 +80,7 @@ def run(fmt):
             steps += 1
         if epoch + 1 >= args.swa_start:
             swa.update_parameters(model)
+            swa_scheduler.step()
     update_bn([train_x[i:i + 128] for i in range(0, 2048, 128)], swa)
     return error(model), error(swa.module), 1000 * seconds / steps
 
