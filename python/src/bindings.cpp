@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "output_pool.h"
 #include "swalp/codec.h"
 #include "swalp/error.h"
 #include "swalp/format.h"
@@ -86,7 +87,12 @@ PYBIND11_MODULE(_swalp, m) {
          uint64_t stream, uint64_t offset) {
         const swalp::QuantSpec spec = spec_of(format, rounding, seed, stream, offset);
         py::gil_scoped_release release;
-        return swalp::torchq::quantize(x, spec);
+        if (!x.is_cpu() || x.scalar_type() != at::kFloat) return swalp::torchq::quantize(x, spec);
+        const at::Tensor in = x.contiguous();
+        at::Tensor out = swalp::python::pooled_empty(in.sizes());
+        swalp::quantize(spec, in.data_ptr<float>(), out.data_ptr<float>(), size_t(in.numel()),
+                        std::vector<int64_t>(in.sizes().begin(), in.sizes().end()));
+        return out;
       },
       py::arg("x"), py::arg("format"), py::arg("rounding"), py::arg("seed"), py::arg("stream"),
       py::arg("offset"));
@@ -123,6 +129,7 @@ PYBIND11_MODULE(_swalp, m) {
       "canonical_format",
       [](const std::string& format) { return swalp::parse_format(format).spelling; },
       py::arg("format"));
+  m.def("empty_cache", &swalp::python::release_pooled_buffers);
   m.def("format_table", &format_table);
   m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
   m.def("codec_names", &swalp::codec_names);

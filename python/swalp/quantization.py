@@ -37,7 +37,8 @@ def quantize(x, format, rounding="nearest", seed=0, stream=0, offset=0, out=None
     (seed, stream, offset + i) for element i in row-major order: the same bits as
     `swalp quantize --seed S --stream T` on the same values. No gradient flows through it; use
     swalp.Quantizer for autograd. `out` (a float32 tensor of x's shape) receives the result
-    without allocating: for large tensors in a loop, a fresh output costs page faults.
+    without allocating. Outputs of 1 MiB and more come from a pool of freed outputs (fresh
+    memory costs page faults and zeroing); swalp.empty_cache() frees what the pool keeps.
     """
     _check_arguments(format, rounding, seed, stream, offset)
     if out is not None:
@@ -76,6 +77,12 @@ def quantize_(x, format, rounding="nearest", seed=0, stream=0, offset=0):
     with torch.no_grad():
         _swalp.quantize_(x.data, format, rounding, seed, stream, offset)
     return x
+
+
+def empty_cache():
+    """Frees the buffers swalp.quantize keeps for reuse (outputs of 1 MiB and more whose
+    tensors were freed; at most 512 MiB are kept)."""
+    _swalp.empty_cache()
 
 
 def formats():

@@ -70,6 +70,23 @@ def test_any_stride_numpy_and_in_place_agree():
         swalp.quantize(x, "bf16", out=torch.empty(3))
 
 
+def test_reused_outputs_are_fresh_results():
+    # Large outputs come from a pool of freed outputs: a reused one holds the new result only,
+    # and one still alive is never handed out again.
+    x = torch.from_numpy(random_values(1 << 19, seed=8))
+    first = swalp.quantize(x, "bf16").clone()
+    for _ in range(3):
+        y = swalp.quantize(x, "fp8e4m3")
+        del y
+    again = swalp.quantize(x, "bf16")
+    assert torch.equal(again, first)
+    kept = swalp.quantize(x * 2, "bf16")
+    other = swalp.quantize(x, "bf16")
+    assert kept.data_ptr() != other.data_ptr() and torch.equal(other, first)
+    assert torch.equal(kept, swalp.quantize(x * 2, "bf16", out=torch.empty_like(x)))
+    swalp.empty_cache()
+
+
 def test_bad_input_is_a_python_error():
     with pytest.raises(ValueError, match="accepted: fp32, bf16"):
         swalp.quantize(torch.zeros(3), "fp7")
