@@ -65,9 +65,12 @@ check "raw file of 4097 bytes: exit 2 and nothing on stdout" bash -c "[ $? -eq 2
 printf '1\n\x00\x01abc\n' > binary.txt
 expect_error "binary text shown escaped" 2 "line 2: '\\x00\\x01abc' is not a number" "$swalp" quantize --format bf16 --text --in binary.txt
 
-# --- Sizes beyond memory -----------------------------------------------------------------------
-expect_error "huge gaussian:N" 1 "out of memory: 1099511627776 x 4 bytes for gaussian:N values" \
-  "$swalp" error-stats --data gaussian:1099511627776 --formats bf16
+# --- Sizes beyond memory (the optimized build: AddressSanitizer's allocator reports a 4 TiB
+# request itself instead of letting operator new throw) ------------------------------------
+if [ "${SWALP_SANITIZED:-0}" != 1 ]; then
+  expect_error "huge gaussian:N" 1 "out of memory: 1099511627776 x 4 bytes for gaussian:N values" \
+    "$swalp" error-stats --data gaussian:1099511627776 --formats bf16
+fi
 
 # --- Data files --------------------------------------------------------------------------------
 python3 - "$work" <<'PY'
