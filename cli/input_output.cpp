@@ -24,7 +24,17 @@ namespace swalp::cli {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "raw float32 I/O assumes a little-endian host");
 
-std::FILE* open_input(const std::string& path);
+namespace {
+std::FILE* open_input(const std::string& path) {
+  if (path.empty() || path == "-") return stdin;
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+    throw InvalidInput("cannot read input file '" + path + "': it is a directory");
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
+  return file;
+}
+}  // namespace
 
 std::string read_all(const std::string& path) {
   std::FILE* file = open_input(path);
@@ -41,16 +51,6 @@ std::string read_all(const std::string& path) {
   return bytes;
 }
 
-std::FILE* open_input(const std::string& path) {
-  if (path.empty() || path == "-") return stdin;
-  struct stat info {};
-  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
-    throw InvalidInput("cannot read input file '" + path + "': it is a directory");
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) throw InvalidInput("cannot open input file '" + path + "': " + std::strerror(errno));
-  return file;
-}
-
 namespace {
 
 [[noreturn]] void not_whole_floats(size_t bytes) {
@@ -65,16 +65,14 @@ struct InputCloser {
     if (file != stdin) std::fclose(file);
   }
 };
-}  // namespace
 
-namespace {
 // The reader thread of stream_raw_floats and the consumer share this; it outlives a reader
 // left blocked on a pipe when the consumer fails (the thread is then detached).
 struct SliceQueue {
   std::mutex mutex;
   std::condition_variable changed;
+  // A filled slice's size is its count of whole floats; free ones are resized back to full.
   std::deque<std::vector<float>> free, filled;
-  std::deque<size_t> filled_counts;
   bool done = false;
   std::atomic<bool> stop = false;
   int read_error = 0;
@@ -116,8 +114,8 @@ void read_slices(int fd, size_t slice, const std::shared_ptr<SliceQueue>& queue)
     std::memcpy(carried, bytes + whole * sizeof(float), carry);
     std::lock_guard lock(queue->mutex);
     if (whole > 0) {
+      buffer.resize(whole);
       queue->filled.push_back(std::move(buffer));
-      queue->filled_counts.push_back(whole);
     }
     if (end) {
       queue->read_error = error;
@@ -147,18 +145,15 @@ size_t stream_raw_floats(const std::string& path, size_t slice,
   try {
     for (;;) {
       std::vector<float> buffer;
-      size_t count;
       {
         std::unique_lock lock(queue->mutex);
         queue->changed.wait(lock, [&] { return queue->done || !queue->filled.empty(); });
         if (queue->filled.empty()) break;
         buffer = std::move(queue->filled.front());
-        count = queue->filled_counts.front();
         queue->filled.pop_front();
-        queue->filled_counts.pop_front();
       }
-      consume(buffer.data(), count);
-      total += count;
+      consume(buffer.data(), buffer.size());
+      total += buffer.size();
       std::lock_guard lock(queue->mutex);
       queue->free.push_back(std::move(buffer));
       queue->changed.notify_all();

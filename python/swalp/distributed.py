@@ -57,30 +57,37 @@ class _CompressionHook:
                 values += residual
         n = values.numel()
         self.fp32_bytes += 2 * (world - 1) * 4 * n // world
-        if self.exchange == "all-gather":
-            out = self._all_gather(values, world, group)
-        else:
-            out = self._reduce_scatter(values, world, group)
+        exchange = self._all_gather if self.exchange == "all-gather" else self._reduce_scatter
+        out, lost = exchange(values, world, group)
+        if self.error_feedback:
+            self.residuals[bucket.index()] = lost
         grad.copy_(out)
         future = torch.futures.Future()
         future.set_result(grad)
         return future
 
-    def _all_gather(self, values, world, group):
-        codes, scales = self._encode(values)
-        if self.error_feedback:
-            decoded = torch.empty_like(values)
-            self._decode_into(codes, scales, decoded, False)
-            self._last_loss = values - decoded
+    def _gather(self, codes, scales, world, group):
+        """Every rank's message (codes and scales), in rank order; counts the bytes sent."""
         all_codes = [torch.empty_like(codes) for _ in range(world)]
         all_scales = [torch.empty_like(scales) for _ in range(world)]
         dist.all_gather(all_codes, codes, group=group)
         dist.all_gather(all_scales, scales, group=group)
         self.bytes_sent += (world - 1) * (codes.numel() + 4 * scales.numel())
+        return all_codes, all_scales
+
+    def _all_gather(self, values, world, group):
+        """(the average of every rank's decoded message, what this rank's encoding lost)."""
+        codes, scales = self._encode(values)
+        lost = None
+        if self.error_feedback:
+            decoded = torch.empty_like(values)
+            self._decode_into(codes, scales, decoded, False)
+            lost = values - decoded
+        all_codes, all_scales = self._gather(codes, scales, world, group)
         out = torch.zeros_like(values)
         for c, s in zip(all_codes, all_scales):  # rank order: the same sum on every rank
             self._decode_into(c, s, out, True)
-        return out / world
+        return out / world, lost
 
     def _reduce_scatter(self, values, world, group):
         n = values.numel()
@@ -88,11 +95,12 @@ class _CompressionHook:
         padded = torch.zeros(chunk * world)
         padded[:n] = values
         pieces = [self._encode(padded[j * chunk:(j + 1) * chunk]) for j in range(world)]
+        lost = None
         if self.error_feedback:
             decoded = torch.empty_like(padded)
             for j, (c, s) in enumerate(pieces):
                 self._decode_into(c, s, decoded[j * chunk:(j + 1) * chunk], False)
-            self._last_loss = (padded - decoded)[:n]
+            lost = (padded - decoded)[:n]
         send_codes = torch.cat([c for c, _ in pieces])
         send_scales = torch.cat([s for _, s in pieces])
         recv_codes, recv_scales = torch.empty_like(send_codes), torch.empty_like(send_scales)
@@ -104,15 +112,12 @@ class _CompressionHook:
             self._decode_into(recv_codes[j * chunk:(j + 1) * chunk], recv_scales[j * blocks:(j + 1) * blocks],
                               mine, True)
         codes, scales = self._encode(mine / world)
-        all_codes = [torch.empty_like(codes) for _ in range(world)]
-        all_scales = [torch.empty_like(scales) for _ in range(world)]
-        dist.all_gather(all_codes, codes, group=group)
-        dist.all_gather(all_scales, scales, group=group)
-        self.bytes_sent += (world - 1) * (chunk + 4 * blocks) + (world - 1) * (codes.numel() + 4 * scales.numel())
+        self.bytes_sent += (world - 1) * (chunk + 4 * blocks)  # the all_to_all above
+        all_codes, all_scales = self._gather(codes, scales, world, group)
         out = torch.empty(chunk * world)
         for j, (c, s) in enumerate(zip(all_codes, all_scales)):
             self._decode_into(c, s, out[j * chunk:(j + 1) * chunk], False)
-        return out[:n]
+        return out[:n], lost
 
 
 def compression_hook(codec="dt8", exchange="all-gather", error_feedback=False, block=0,
@@ -122,10 +127,7 @@ def compression_hook(codec="dt8", exchange="all-gather", error_feedback=False, b
     hook = _CompressionHook(codec, exchange, error_feedback, block, stochastic, seed)
 
     def run(state, bucket):
-        future = hook(state, bucket)
-        if error_feedback:
-            hook.residuals[bucket.index()] = hook._last_loss
-        return future
+        return hook(state, bucket)
 
     run.stats = hook
     return run
