@@ -219,12 +219,12 @@ def test_swa_average_kept_in_a_format():
         assert (averaged.detach() - e).abs().max() <= e.abs().max() * 2 ** -6
 
 
-def _ddp_worker(rank, world, port, exchange, results):
+def _ddp_worker(rank, world, port, exchange, results, error_feedback=False):
     import torch.distributed as dist
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     torch.manual_seed(0)
     model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(64, 10))
-    hook = swalp.distributed.compression_hook("dt8", exchange=exchange)
+    hook = swalp.distributed.compression_hook("dt8", exchange=exchange, error_feedback=error_feedback)
     model.register_comm_hook(None, hook)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     gen = torch.Generator().manual_seed(100 + rank)
@@ -234,12 +234,13 @@ def _ddp_worker(rank, world, port, exchange, results):
         torch.nn.functional.cross_entropy(model(x), torch.arange(32) % 10).backward()
         opt.step()
     results[rank] = ([p.detach().clone() for p in model.parameters()], hook.stats.bytes_sent,
-                     hook.stats.fp32_bytes)
+                     hook.stats.fp32_bytes, len(hook.stats.residuals))
     dist.destroy_process_group()
 
 
+@pytest.mark.parametrize("error_feedback", [False, True])
 @pytest.mark.parametrize("exchange", ["all-gather", "reduce-scatter"])
-def test_ddp_hook_on_two_gloo_processes(exchange):
+def test_ddp_hook_on_two_gloo_processes(exchange, error_feedback):
     import socket
     import torch.multiprocessing as mp
     with socket.socket() as s:
@@ -247,8 +248,9 @@ def test_ddp_hook_on_two_gloo_processes(exchange):
         port = s.getsockname()[1]
     manager = mp.Manager()
     results = manager.dict()
-    mp.spawn(_ddp_worker, args=(2, port, exchange, results), nprocs=2, join=True)
-    (p0, sent, fp32), (p1, _, _) = results[0], results[1]
+    mp.spawn(_ddp_worker, args=(2, port, exchange, results, error_feedback), nprocs=2, join=True)
+    (p0, sent, fp32, residuals), (p1, _, _, _) = results[0], results[1]
+    assert residuals == (1 if error_feedback else 0)  # one bucket: one residual kept
     for a, b in zip(p0, p1):
         assert torch.equal(a, b)  # every rank decodes the same bytes
     limit = 0.26 if exchange == "reduce-scatter" else 0.52
