@@ -130,6 +130,11 @@ PYBIND11_MODULE(_swalp, m) {
       [](const std::string& format) { return swalp::parse_format(format).spelling; },
       py::arg("format"));
   m.def("empty_cache", &swalp::python::release_pooled_buffers);
+#ifdef SWALP_TORCH_CUDA
+  m.attr("built_with_cuda") = true;  // CUDA tensors go to core/cuda's kernels
+#else
+  m.attr("built_with_cuda") = false;
+#endif
   m.def("format_table", &format_table);
   m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
   m.def("codec_names", &swalp::codec_names);

@@ -79,6 +79,12 @@ def quantize_(x, format, rounding="nearest", seed=0, stream=0, offset=0):
     return x
 
 
+def built_with_cuda():
+    """True when this build sends CUDA tensors to swalp's CUDA kernels (the CPU's bits for every
+    format and rounding); a CPU-only build refuses CUDA tensors with a ValueError."""
+    return bool(_swalp.built_with_cuda)
+
+
 def empty_cache():
     """Frees the buffers swalp.quantize keeps for reuse (outputs of 1 MiB and more whose
     tensors were freed; at most 512 MiB are kept)."""

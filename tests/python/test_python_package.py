@@ -104,6 +104,25 @@ def test_bad_input_is_a_python_error():
         swalp.quantize(torch.tensor([1.0, float("inf")]), "bfp:8")
     with pytest.raises(ValueError, match="needs a shape with 2 or more dimensions"):
         swalp.quantize(torch.zeros(4), "bfp:8:row")
+    with pytest.raises(ValueError, match="cannot quantize a tensor on meta.*accepted: cpu"):
+        swalp.quantize(torch.empty(3, device="meta"), "bf16")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_tensors_give_the_cpu_bits():
+    x = torch.from_numpy(random_values(96 * 40, seed=9).reshape(96, 40))
+    if not swalp.built_with_cuda():
+        with pytest.raises(ValueError, match="accepted: cpu"):
+            swalp.quantize(x.cuda(), "bf16")
+        return
+    for fmt in ("bf16", "fp8e4m3", "fp4e2m1", "bfp:8:row", "mx:fp8e4m3", "dt8"):
+        for rounding in ("nearest", "stochastic"):
+            cpu = swalp.quantize(x, fmt, rounding, seed=4, stream=2)
+            gpu = swalp.quantize(x.cuda(), fmt, rounding, seed=4, stream=2)
+            assert gpu.is_cuda and torch.equal(gpu.cpu().view(torch.int32), cpu.view(torch.int32)), fmt
+            y = x.cuda()
+            swalp.quantize_(y, fmt, rounding, seed=4, stream=2)
+            assert torch.equal(y.cpu(), cpu), fmt
 
 
 def test_quantizer_autograd_and_streams():
