@@ -1,5 +1,6 @@
 // `swalp bench zipml`: seconds per SGD epoch with samples packed at each bit width (two copies,
-// double sampling) and naive one-copy sampling, next to the fp32 epoch in the same run.
+// double sampling, in compact and independent storage) and naive one-copy sampling, next to the
+// fp32 epoch in the same run.
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -58,22 +59,29 @@ void register_bench_zipml(CLI::App& bench) {
     if (!a.json)
       std::printf(
           "SGD epoch, least squares, n=%lld, d=%lld, one thread; fp32 samples %.1f MB: "
-          "%.4f s\n%-6s %-8s %12s %10s %10s\n",
+          "%.4f s\n%-6s %-8s %-12s %12s %10s %10s\n",
           static_cast<long long>(a.n), static_cast<long long>(a.d), full.sample_bytes / 1e6, fp32_s,
-          "bits", "method", "samples MB", "epoch s", "vs fp32");
+          "bits", "method", "storage", "samples MB", "epoch s", "vs fp32");
+    const std::pair<zipml::Method, zipml::Storage> runs[] = {
+        {zipml::Method::kDoubleSampling, zipml::Storage::kCompact},
+        {zipml::Method::kDoubleSampling, zipml::Storage::kIndependent},
+        {zipml::Method::kNaive, zipml::Storage::kIndependent}};
     for (int b : a.bits)
-      for (zipml::Method m : {zipml::Method::kDoubleSampling, zipml::Method::kNaive}) {
-        o.method = m;
+      for (const auto& [method, storage] : runs) {
+        o.method = method;
+        o.storage = storage;
         o.sample_bits = b;
         const zipml::SgdResult r = zipml::train_linear(data, o);
         const double s = best_epoch(r);
         rows.push_back({{"bits", b},
-                        {"method", zipml::method_name(m)},
+                        {"method", zipml::method_name(method)},
+                        {"storage", zipml::storage_name(storage)},
                         {"sample_bytes", r.sample_bytes},
                         {"epoch_seconds", s},
                         {"speedup_vs_fp32", fp32_s / s}});
         if (!a.json)
-          std::printf("%-6d %-8s %12.1f %10.4f %9.2fx\n", b, zipml::method_name(m).c_str(),
+          std::printf("%-6d %-8s %-12s %12.1f %10.4f %9.2fx\n", b,
+                      zipml::method_name(method).c_str(), zipml::storage_name(storage).c_str(),
                       r.sample_bytes / 1e6, s, fp32_s / s);
       }
     const nlohmann::json summary = {{"n", a.n},

@@ -10,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "plot.h"
 #include "progress_line.h"
+#include "strict_numbers.h"
 #include "swalp/error.h"
 #include "zipml/experiment.h"
 
@@ -19,7 +20,7 @@ namespace {
 
 struct ZipmlArgs {
   zipml::ZipmlOptions options;
-  std::string loss = "least-squares", out;
+  std::string loss = "least-squares", out, storage = "compact", refetch_bound = "worst";
   std::vector<int> bits = {1, 2, 3, 4, 6, 8};
 };
 
@@ -50,6 +51,7 @@ void write_outputs(const std::string& dir, const ZipmlArgs& a, const zipml::Zipm
                                                 : nlohmann::json(run.result.final_loss)},
                     {"diverged", run.diverged},
                     {"sample_bytes", run.result.sample_bytes},
+                    {"bits_read_per_value", run.bits_read_per_value},
                     {"refetch_fraction", run.result.refetch_fraction}});
   }
   io::write_file_atomic(dir + "/curves.csv", curves);
@@ -62,6 +64,10 @@ void write_outputs(const std::string& dir, const ZipmlArgs& a, const zipml::Zipm
       {"loss", a.loss},
       {"epochs", a.options.sgd.epochs},
       {"lr", a.options.sgd.lr},
+      {"storage", a.storage},
+      {"refetch_bound", a.refetch_bound},
+      {"refetch_failure", a.options.sgd.refetch_failure},
+      {"chebyshev_range", a.options.sgd.chebyshev_range},
       {"fp32_final_loss", r.full.final_loss},
       {"runs", runs},
       {"gradient_bias", bias},
@@ -124,10 +130,19 @@ void print(const ZipmlArgs& a, const zipml::ZipmlResult& r) {
         }
     std::printf("\n");
   }
+  std::printf("\ndouble sampling, %s storage: bits read per value and epoch (fp32: 32)",
+              a.storage.c_str());
+  const bool refetching = a.loss == "hinge" || a.loss == "logistic";
+  if (refetching)
+    std::printf("; steps refetching the fp32 sample (%s bound)", a.refetch_bound.c_str());
+  std::printf("\n");
   for (const auto& run : r.runs)
-    if (run.result.refetch_fraction > 0 && run.method == "double")
-      std::printf("hinge refetches at %d bits: %.2f%% of the steps\n", run.bits,
-                  100 * run.result.refetch_fraction);
+    if (run.method == "double" && !run.diverged) {
+      std::printf("%d bits: %.2f bits read", run.bits, run.bits_read_per_value);
+      if (refetching)
+        std::printf(", %s refetches %.2f%%", a.loss.c_str(), 100 * run.result.refetch_fraction);
+      std::printf("\n");
+    }
   if (!r.bias.empty()) {
     std::printf(
         "\ngradient bias |E[g] - grad f| at the fp32 solution (%d quantizations; "
@@ -178,8 +193,24 @@ void register_zipml(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(2, 8));
   cmd->add_option("--chebyshev-degree", o.sgd.chebyshev_degree,
-                  "Logistic: polynomial degree (copies = degree + 1)")
+                  "Logistic: polynomial degree (copies = degree + 2: the direction, one per "
+                  "power, one that decides whether to refetch)")
       ->capture_default_str();
+  cmd->add_option("--chebyshev-range", o.sgd.chebyshev_range,
+                  "Logistic: the polynomial is fitted on [-R, R]; a margin that may lie outside "
+                  "is computed from the refetched fp32 sample")
+      ->capture_default_str()
+      ->check(greater_than(0));
+  cmd->add_option("--storage", a.storage,
+                  "Quantized copies: compact (one interval + a bit per copy) | independent")
+      ->capture_default_str();
+  cmd->add_option("--refetch-bound", a.refetch_bound,
+                  "Hinge/logistic refetch decisions: worst (never wrong) | hoeffding")
+      ->capture_default_str();
+  cmd->add_option("--refetch-failure", o.sgd.refetch_failure,
+                  "Hoeffding bound: probability that a decision misses a true margin")
+      ->capture_default_str()
+      ->check(greater_than(0));
   cmd->add_option("--n", o.n, "Synthetic examples")->capture_default_str();
   cmd->add_option("--dim", o.d, "Synthetic dimension")->capture_default_str();
   cmd->add_option("--noise", o.noise, "Synthetic target noise")->capture_default_str();
@@ -194,6 +225,11 @@ void register_zipml(CLI::App& app) {
   cmd->add_option("--out", a.out, "Directory for CSV, PNG and summary.json");
   cmd->callback([] {
     a.options.sgd.loss = zipml::parse_loss(a.loss);
+    a.options.sgd.storage = zipml::parse_storage(a.storage);
+    a.options.sgd.refetch_bound = zipml::parse_refetch_bound(a.refetch_bound);
+    if (!(a.options.sgd.refetch_failure < 1))
+      throw InvalidInput("--refetch-failure " + std::to_string(a.options.sgd.refetch_failure) +
+                         " must be below 1 (a probability)");
     a.options.bits = a.bits;
     ProgressLine progress;
     const zipml::ZipmlResult r = zipml::run_zipml(

@@ -66,8 +66,13 @@ ZipmlResult run_zipml(const ZipmlOptions& o,
   ZipmlResult result;
   if (o.data == "synthetic") {
     data = synthetic_regression(o.n, o.d, o.noise, o.sgd.seed);
-    result.description =
-        "synthetic regression, n=" + std::to_string(o.n) + ", d=" + std::to_string(o.d);
+    result.description = "synthetic regression";
+    if (o.sgd.loss != Loss::kLeastSquares) {
+      // The classification losses get labels sign(a.w_true + noise): separable when noise = 0.
+      for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+      result.description = "synthetic classification";
+    }
+    result.description += ", n=" + std::to_string(o.n) + ", d=" + std::to_string(o.d);
   } else if (o.data == "fashion-mnist") {
     data = fashion_mnist_binary(o.class_negative, o.class_positive, o.limit);
     result.description = "Fashion-MNIST " + std::to_string(o.class_negative) + " vs " +
@@ -77,6 +82,8 @@ ZipmlResult run_zipml(const ZipmlOptions& o,
     throw InvalidInput("bad data '" + o.data + "'; accepted: synthetic, fashion-mnist");
   }
 
+  result.n = data.n;
+  result.d = data.d;
   const std::vector<std::pair<std::string, Method>> methods = {
       {"naive", Method::kNaive},
       {"double", Method::kDoubleSampling},
@@ -102,6 +109,12 @@ ZipmlResult run_zipml(const ZipmlOptions& o,
       } catch (const RuntimeFailure&) {
         record.result.final_loss = std::numeric_limits<double>::quiet_NaN();
         record.diverged = true;
+      }
+      if (!record.diverged) {
+        double bytes = 0;
+        for (const EpochLog& e : record.result.epochs) bytes += double(e.bytes_read);
+        record.bits_read_per_value =
+            8 * bytes / double(record.result.epochs.size()) / (double(data.n) * double(data.d));
       }
       result.runs.push_back(record);
       ++done;

@@ -27,6 +27,9 @@ struct ZipmlRun {
   int bits = 0;
   SgdResult result;
   bool diverged = false;  // final_loss is NaN then
+  // Bits read per feature value in an epoch (samples of every copy plus refetches), averaged
+  // over the epochs; fp32 reads 32.
+  double bits_read_per_value = 0;
 };
 
 struct BiasRow {
@@ -36,6 +39,7 @@ struct BiasRow {
 
 struct ZipmlResult {
   std::string description;
+  int64_t n = 0, d = 0;  // examples and features of the data set
   SgdResult full;
   std::vector<ZipmlRun> runs;
   std::vector<BiasRow> bias;  // least squares / ls-svm only

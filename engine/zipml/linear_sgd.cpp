@@ -21,6 +21,12 @@ Loss parse_loss(const std::string& name) {
   throw InvalidInput("bad loss '" + name + "'; accepted: least-squares, ls-svm, logistic, hinge");
 }
 
+RefetchBound parse_refetch_bound(const std::string& name) {
+  if (name == "worst") return RefetchBound::kWorstCase;
+  if (name == "hoeffding") return RefetchBound::kHoeffding;
+  throw InvalidInput("bad refetch bound '" + name + "'; accepted: worst, hoeffding");
+}
+
 Method parse_method(const std::string& name) {
   if (name == "fp32") return Method::kFull;
   if (name == "naive") return Method::kNaive;
@@ -87,6 +93,18 @@ double loss_derivative(Loss loss, double m, double y) {
 }
 
 bool regularized(Loss loss) { return loss != Loss::kLeastSquares; }
+
+// The bound on |a.w - Q(a).w| a refetch decision uses (RefetchBound in linear_sgd.h).
+double margin_error_bound(const SampleCopies& samples, const float* w, int64_t d,
+                          const SgdOptions& o) {
+  double sum = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double width = std::abs(double(w[j])) * samples.max_error(j);
+    sum += o.refetch_bound == RefetchBound::kWorstCase ? width : width * width;
+  }
+  if (o.refetch_bound == RefetchBound::kWorstCase) return sum;
+  return std::sqrt(0.5 * std::log(2.0 / o.refetch_failure) * sum);
+}
 
 }  // namespace
 
@@ -173,21 +191,27 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
   const int64_t n = data.n, d = data.d;
   const bool quantized = o.method != Method::kFull;
   const bool logistic = o.loss == Loss::kLogistic, hinge = o.loss == Loss::kHinge;
-  // Copies of the samples: one for naive; two for double sampling (least squares, hinge: one
-  // decides, one is the direction); degree + 1 for logistic (one per power plus the direction).
+  if (!(o.refetch_failure > 0 && o.refetch_failure < 1))
+    throw InvalidInput("refetch failure probability must be in (0, 1)");
+  if (!(o.chebyshev_range > 0) || !std::isfinite(o.chebyshev_range))
+    throw InvalidInput("Chebyshev range must be a finite number > 0");
+  // Copies of the samples: one for naive; two for double sampling (least squares: both are
+  // directions; hinge: copy 0 decides, copy 1 is the direction); logistic: copy 0 is the
+  // direction, copies 1..P the polynomial's powers, copy P + 1 decides whether the margin can
+  // lie outside the Chebyshev range. A decision never reads a copy the gradient uses, so
+  // conditioning on it biases nothing.
   int copies = 0;
-  if (quantized) copies = o.method == Method::kNaive ? 1 : logistic ? o.chebyshev_degree + 1 : 2;
+  if (quantized) copies = o.method == Method::kNaive ? 1 : logistic ? o.chebyshev_degree + 2 : 2;
   const std::vector<double> levels =
       quantized ? sample_levels(data, o.sample_bits, o.optimal_levels) : std::vector<double>{};
-  // Fresh independent copies every epoch (stream epoch * copies + c): reusing one draw would
+  // Fresh independent copies every epoch (streams epoch * copies + c): reusing one draw would
   // make SGD converge to the minimizer of that draw's perturbed objective.
-  std::vector<std::unique_ptr<PackedSamples>> packed(copies);
+  std::unique_ptr<SampleCopies> packed;
   auto pack = [&](int epoch) {
-    for (int c = 0; c < copies; ++c)
-      packed[c] = std::make_unique<PackedSamples>(data, o.sample_bits, levels, o.seed,
-                                                  uint64_t(epoch) * copies + c);
+    packed = std::make_unique<SampleCopies>(o.storage, data, o.sample_bits, levels, o.seed,
+                                            uint64_t(epoch) * copies, copies);
   };
-  pack(0);
+  if (quantized) pack(0);
   const std::vector<double> poly =
       logistic ? chebyshev_sigmoid(o.chebyshev_degree, o.chebyshev_range) : std::vector<double>{};
   const double l2 = regularized(o.loss) ? o.l2 : 0.0;
@@ -200,8 +224,7 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
 
   SgdResult result;
   result.w.assign(d, 0.0f);
-  for (const auto& p : packed) result.sample_bytes += p->bytes();
-  if (!quantized) result.sample_bytes = n * d * int64_t(sizeof(float));
+  result.sample_bytes = quantized ? packed->bytes() : n * d * int64_t(sizeof(float));
   std::vector<float> w_read(d), g(d), q0(d), q1(d);
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -212,7 +235,7 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
     std::mt19937_64 shuffle(o.seed * 1000003 + epoch);
     std::shuffle(order.begin(), order.end(), shuffle);
     const float lr = float(o.lr * std::pow(o.lr_decay, epoch));
-    int64_t bytes = 0;
+    int64_t bytes = result.sample_bytes;  // every row of every copy once, plus the refetches
     for (int64_t i : order) {
       float* w = result.w.data();
       const float* wr = w;
@@ -232,18 +255,16 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
         const float* a = data.row(i);
         const double m = fast_dot(a, wr, d);
         direction = a;
-        bytes += d * int64_t(sizeof(float));
         scale = loss_derivative(o.loss, m, y);
       } else {
-        bytes += copies * (packed[0]->bytes() / n);
-        packed[0]->decode_row(i, q0.data());
+        packed->decode_row(i, 0, q0.data());
         if (o.method == Method::kNaive) {
           const double m = fast_dot(q0.data(), wr, d);
           direction = q0.data();
           scale = loss_derivative(o.loss, m, y);
         } else if (!logistic && !hinge) {
           // Symmetrized double sampling: (Q1 (Q0.w - y) + Q0 (Q1.w - y)) / 2, as one direction.
-          packed[1]->decode_row(i, q1.data());
+          packed->decode_row(i, 1, q1.data());
           const float r0 = fast_dot(q0.data(), wr, d) - float(y);
           const float r1 = fast_dot(q1.data(), wr, d) - float(y);
           if (!end_to_end) {  // fused update: w -= lr (Q0 r1 + Q1 r0) / 2 + lr l2 w
@@ -259,9 +280,9 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
           scale = 1.0;
         } else if (hinge) {
           // Decide with copy 0 unless the rounding error could flip the decision: then refetch.
-          double m = y * fast_dot(q0.data(), wr, d), bound = 0;
-          for (int64_t j = 0; j < d; ++j) bound += std::abs(wr[j]) * packed[0]->max_error(j);
-          packed[1]->decode_row(i, q1.data());
+          double m = y * fast_dot(q0.data(), wr, d);
+          const double bound = margin_error_bound(*packed, wr, d, o);
+          packed->decode_row(i, 1, q1.data());
           direction = q1.data();
           if (std::abs(m - 1) <= bound) {
             ++refetches;
@@ -271,16 +292,29 @@ SgdResult train_linear(const Dataset& data, const SgdOptions& o) {
           }
           scale = m < 1 ? -y : 0.0;
         } else {
-          // Logistic: -y * Q_0(a) * sum_k c_k prod_{i<=k} (y Q_i(a).w), unbiased for the
-          // polynomial because the copies are independent.
-          double term = 1, sum = poly[0];
-          for (int k = 1; k < copies; ++k) {
-            packed[k]->decode_row(i, q1.data());
-            term *= y * fast_dot(q1.data(), wr, d);
-            sum += poly[k] * term;
+          // Logistic. The polynomial is meaningless outside [-R, R] (degree 3, R = 4: P(8) =
+          // 2.4 where sigmoid(-8) = 3e-4): where the decision copy cannot rule that out, the
+          // full-precision sample is refetched and the exact derivative used.
+          packed->decode_row(i, copies - 1, q1.data());
+          const double reach =
+              std::abs(fast_dot(q1.data(), wr, d)) + margin_error_bound(*packed, wr, d, o);
+          if (reach > o.chebyshev_range) {
+            ++refetches;
+            bytes += d * int64_t(sizeof(float));
+            direction = data.row(i);
+            scale = loss_derivative(o.loss, fast_dot(direction, wr, d), y);
+          } else {
+            // -y * Q_0(a) * sum_k c_k prod_{i<=k} (y Q_i(a).w), unbiased for the polynomial
+            // because the copies are independent.
+            double term = 1, sum = poly[0];
+            for (int k = 1; k <= o.chebyshev_degree; ++k) {
+              packed->decode_row(i, k, q1.data());
+              term *= y * fast_dot(q1.data(), wr, d);
+              sum += poly[k] * term;
+            }
+            direction = q0.data();
+            scale = -y * sum;
           }
-          direction = q0.data();
-          scale = -y * sum;
         }
       }
       const float fscale = float(scale), fl2 = float(l2);

@@ -10,11 +10,19 @@
 #include <vector>
 
 #include "zipml/packed_samples.h"
+#include "zipml/sample_copies.h"
 
 namespace swalp::zipml {
 
 enum class Loss { kLeastSquares, kLsSvm, kLogistic, kHinge };
 enum class Method { kFull, kNaive, kDoubleSampling, kEndToEnd };
+
+// How a refetch decision bounds |a.w - Q(a).w| for one quantized copy: `worst`, the sum of
+// |w_j| times feature j's widest level gap (never wrong); `hoeffding`, the t with
+// P(|a.w - Q(a).w| >= t) <= refetch_failure by Hoeffding's inequality (each term lies in an
+// interval of width |w_j| gap_j): t = sqrt(ln(2 / failure) / 2 * sum_j (|w_j| gap_j)^2).
+enum class RefetchBound { kWorstCase, kHoeffding };
+RefetchBound parse_refetch_bound(const std::string& name);  // worst | hoeffding
 
 Loss parse_loss(const std::string& name);      // least-squares | ls-svm | logistic | hinge
 Method parse_method(const std::string& name);  // fp32 | naive | double | end-to-end
@@ -27,10 +35,13 @@ struct SgdOptions {
   bool optimal_levels = false;        // variance-optimal levels (histogram DP) instead of uniform
   int model_bits = 8, grad_bits = 8;  // end to end: int:B stochastic, one scale per vector
   int epochs = 10;
-  double lr = 0.01, lr_decay = 1.0;  // step size of epoch e: lr * lr_decay^e
-  double l2 = 0;                     // ls-svm, logistic and hinge regularization
-  int chebyshev_degree = 3;          // logistic with quantized samples: polynomial degree
-  double chebyshev_range = 4;        // ... fitted on [-range, range]
+  double lr = 0.01, lr_decay = 1.0;     // step size of epoch e: lr * lr_decay^e
+  double l2 = 0;                        // ls-svm, logistic and hinge regularization
+  int chebyshev_degree = 5;             // logistic with quantized samples: polynomial degree
+  double chebyshev_range = 4;           // ... fitted on [-range, range]; beyond it: refetch
+  Storage storage = Storage::kCompact;  // of the quantized copies (sample_copies.h)
+  RefetchBound refetch_bound = RefetchBound::kWorstCase;
+  double refetch_failure = 1e-3;  // hoeffding: per decision
   uint64_t seed = 1;
 };
 
@@ -45,8 +56,10 @@ struct SgdResult {
   std::vector<EpochLog> epochs;
   std::vector<float> w;
   double final_loss = 0;
-  int64_t sample_bytes = 0;     // storage of the samples the method reads
-  double refetch_fraction = 0;  // hinge: steps that fetched the full-precision sample
+  int64_t sample_bytes = 0;  // storage of the samples the method reads
+  // hinge and logistic: steps that fetched the full-precision sample (hinge: the decision could
+  // flip; logistic: the margin could lie outside the Chebyshev range)
+  double refetch_fraction = 0;
 };
 
 // The objective (mean loss + l2/2 |w|^2 for the regularized losses) on full-precision data.

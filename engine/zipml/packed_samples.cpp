@@ -8,8 +8,18 @@
 
 namespace swalp::zipml {
 
+double rounding_draw(uint64_t seed, uint64_t copy, uint64_t index) {
+  return double(philox_bits(seed, copy, index) >> 8) / 16777216.0;
+}
+
 PackedSamples::PackedSamples(const Dataset& data, int bits, const std::vector<double>& levels,
                              uint64_t seed, uint64_t copy)
+    : PackedSamples(data, bits, levels, [seed, copy](uint64_t index, uint32_t lower, double p) {
+        return rounding_draw(seed, copy, index) < p ? lower + 1 : lower;
+      }) {}
+
+PackedSamples::PackedSamples(const Dataset& data, int bits, const std::vector<double>& levels,
+                             const CodePicker& pick)
     : bits_(bits), planar_(8 % bits == 0), n_(data.n), d_(data.d) {
   if (bits < 1 || bits > 8) throw InvalidInput("sample bits must be in 1..8");
   if (levels.size() < 2 || levels.size() > (size_t(1) << bits) || levels.front() != 0.0 ||
@@ -52,8 +62,7 @@ PackedSamples::PackedSamples(const Dataset& data, int bits, const std::vector<do
       up = std::clamp(up, 1, s - 1);
       const double lower = levels[up - 1], upper = levels[up];
       const double p = std::clamp((v - lower) / (upper - lower), 0.0, 1.0);
-      const double u = double(philox_bits(seed, copy, uint64_t(i * d_ + j)) >> 8) / 16777216.0;
-      const uint32_t code = uint32_t(u < p ? up : up - 1);
+      const uint32_t code = pick(uint64_t(i * d_ + j), uint32_t(up - 1), p);
       if (planar_) {
         row[j % plane_size_] |= uint8_t(code << ((j / plane_size_) * bits));
         continue;
@@ -105,6 +114,35 @@ __attribute__((target_clones("avx2", "default"))) void PackedSamples::decode_row
         o[k] = table_[((first + k) << bits_) + ((row[k] >> shift) & mask)];
     }
   }
+}
+
+}  // namespace swalp::zipml
+
+namespace swalp::zipml {
+
+__attribute__((target_clones("avx2", "default"))) void PackedSamples::row_codes(
+    int64_t i, uint8_t* codes) const {
+  if (!planar_) {
+    for (int64_t j = 0; j < d_; ++j) codes[j] = uint8_t(code(i, j));
+    return;
+  }
+  const uint8_t* row = codes_.data() + i * row_bytes_;
+  const uint32_t mask = (1u << bits_) - 1;
+  for (int plane = 0; plane * plane_size_ < d_; ++plane) {
+    const int64_t first = plane * plane_size_;
+    const int64_t count = std::min(plane_size_, d_ - first);
+    const int shift = plane * bits_;
+    for (int64_t k = 0; k < count; ++k) codes[first + k] = uint8_t((row[k] >> shift) & mask);
+  }
+}
+
+__attribute__((target_clones("avx2", "default"))) void PackedSamples::values_of_codes(
+    const uint8_t* codes, float* out) const {
+  if (uniform_) {
+    for (int64_t j = 0; j < d_; ++j) out[j] = minimum_[j] + float(codes[j]) * step_[j];
+    return;
+  }
+  for (int64_t j = 0; j < d_; ++j) out[j] = table_[(j << bits_) + codes[j]];
 }
 
 }  // namespace swalp::zipml

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace swalp::zipml {
@@ -21,12 +22,23 @@ struct Dataset {
   const float* row(int64_t i) const { return x.data() + i * d; }
 };
 
+// Picks the stored code of value `index` (i * d + j) that lies between levels `lower` and
+// `lower` + 1, `p` = (v - level[lower]) / gap being its unbiased probability of rounding up.
+using CodePicker = std::function<uint32_t(uint64_t index, uint32_t lower, double p)>;
+
+// The uniform draw in [0, 1) that decides whether value `index` of copy `copy` rounds up (24
+// Philox bits): every storage of the samples rounds with it, so they hold the same values.
+double rounding_draw(uint64_t seed, uint64_t copy, uint64_t index);
+
 class PackedSamples {
  public:
   // `levels`: sorted in [0, 1], first 0 and last 1, at most 2^bits of them. `copy` selects the
   // random stream, so copies with different numbers are independent.
   PackedSamples(const Dataset& data, int bits, const std::vector<double>& levels, uint64_t seed,
                 uint64_t copy);
+  // Codes chosen by `pick` (IntervalSamples stores each value's lower level this way).
+  PackedSamples(const Dataset& data, int bits, const std::vector<double>& levels,
+                const CodePicker& pick);
 
   int bits() const { return bits_; }
   int64_t bytes() const { return int64_t(codes_.size()); }
@@ -37,6 +49,10 @@ class PackedSamples {
   // Largest rounding error of feature j (the widest level gap times its range): refetching
   // decisions bound |a.w - Q(a).w| by sum_j |w_j| * max_error(j).
   float max_error(int64_t j) const { return max_gap_ * range_[j]; }
+  // decode_row in two steps, for storages that adjust the codes in between: row i's codes (d
+  // bytes), then the values of d codes (the same arithmetic as decode_row).
+  void row_codes(int64_t i, uint8_t* codes) const;
+  void values_of_codes(const uint8_t* codes, float* out) const;
 
  private:
   uint32_t code(int64_t i, int64_t j) const;

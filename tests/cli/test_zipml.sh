@@ -15,7 +15,16 @@ if command -v gnuplot > /dev/null; then
   check "plots" [ -s "$work/z/loss_vs_bits.png" ] && [ -s "$work/z/loss_vs_epoch.png" ]
 fi
 "$swalp" zipml --n 300 --dim 8 --epochs 2 --bits 4 --loss hinge --l2 0.01 > "$work/h.txt" 2> /dev/null
-check "hinge reports refetches" grep -q 'hinge refetches at 4 bits' "$work/h.txt"
+check "hinge reports refetches" grep -qE '^4 bits: [0-9.]+ bits read, hinge refetches' "$work/h.txt"
+"$swalp" zipml --n 400 --dim 10 --epochs 2 --bits 4 > "$work/c.txt" 2> /dev/null
+check "compact double sampling reads 6 bits at 4" grep -q '^4 bits: 6.00 bits read' "$work/c.txt"
+"$swalp" zipml --n 400 --dim 10 --epochs 2 --bits 4 --storage independent > "$work/i.txt" 2> /dev/null
+check "independent copies read 8 bits at 4" grep -q '^4 bits: 8.00 bits read' "$work/i.txt"
+check "both storages train alike" [ "$(grep '^4 ' "$work/c.txt" | head -1)" = "$(grep '^4 ' "$work/i.txt" | head -1)" ]
+"$swalp" zipml --n 600 --dim 10 --epochs 3 --bits 8 --loss logistic --noise 0 --refetch-bound hoeffding \
+  > "$work/l.txt" 2> /dev/null
+check "logistic with l2 = 0 on separable data converges" grep -qE '^8 .*[0-9]e-0[0-9] \(' "$work/l.txt"
+check "logistic refetches reported" grep -q 'logistic refetches' "$work/l.txt"
 
 "$swalp" bench zipml --n 2048 --dim 64 --epochs 1 --bits 4 --json > "$work/b.json"
 check "bench json" grep -q '"speedup_vs_fp32"' "$work/b.json"
@@ -23,6 +32,10 @@ check "bench json" grep -q '"speedup_vs_fp32"' "$work/b.json"
 expect_error "bad loss" 2 "accepted: least-squares, ls-svm, logistic, hinge" "$swalp" zipml --loss l1
 expect_error "bad bits" 2 "out of range 1..8" "$swalp" zipml --bits 9
 expect_error "bad data" 2 "accepted: synthetic, fashion-mnist" "$swalp" zipml --data cifar
+expect_error "bad storage" 2 "accepted: compact, independent" "$swalp" zipml --storage packed
+expect_error "bad refetch bound" 2 "accepted: worst, hoeffding" "$swalp" zipml --refetch-bound chernoff
+expect_error "refetch failure of 1" 2 "must be below 1" "$swalp" zipml --refetch-failure 1
+expect_error "Chebyshev range 0" 2 "must be > 0" "$swalp" zipml --chebyshev-range 0
 expect_error "bad classes" 2 "two different labels" "$swalp" zipml --data fashion-mnist --classes 3 --positive-class 3
 
 finish

@@ -8,6 +8,7 @@
 
 #include "swalp/error.h"
 #include "zipml/experiment.h"
+#include "zipml/interval_samples.h"
 #include "zipml/optimal_levels.h"
 
 namespace swalp::zipml {
@@ -175,6 +176,84 @@ TEST(LinearSgd, LogisticWithChebyshevCopiesAndHingeWithRefetching) {
   }
 }
 
+TEST(IntervalSamples, HoldTheValuesOfIndependentCopiesInBitsPlusCopiesBits) {
+  const Dataset data = synthetic_regression(40, 37, 0.1, 6);  // rows not on byte boundaries
+  std::vector<float> expected(37), got(37);
+  for (int bits = 1; bits <= 8; ++bits)
+    for (bool optimal : {false, true}) {
+      const std::vector<double> levels = sample_levels(data, bits, optimal);
+      const int copies = 3;
+      const IntervalSamples compact(data, bits, levels, 11, 5, copies);
+      for (int c = 0; c < copies; ++c) {
+        const PackedSamples independent(data, bits, levels, 11, 5 + uint64_t(c));
+        for (int64_t i = 0; i < data.n; ++i) {
+          independent.decode_row(i, expected.data());
+          compact.decode_row(i, c, got.data());
+          for (int64_t j = 0; j < data.d; ++j)
+            ASSERT_EQ(got[j], expected[j]) << bits << " bits, copy " << c << ", " << i << "," << j;
+        }
+      }
+      const int64_t values = data.n * data.d;
+      EXPECT_LE(compact.bytes() * 8, values * (bits + copies) + 8 * (copies + data.n)) << bits;
+    }
+}
+
+TEST(LinearSgd, CompactAndIndependentStorageTrainIdentically) {
+  const Dataset data = synthetic_regression(500, 50, 0.1, 4);
+  SgdOptions o;
+  o.method = Method::kDoubleSampling;
+  o.sample_bits = 4;
+  o.epochs = 2;
+  o.lr = 0.002;
+  const SgdResult compact = train_linear(data, o);
+  o.storage = Storage::kIndependent;
+  const SgdResult independent = train_linear(data, o);
+  EXPECT_EQ(compact.w, independent.w);
+  // 4 bits and two one-bit choices per value: 6 bits read per value and epoch, not 8.
+  EXPECT_EQ(compact.epochs.back().bytes_read * 8, data.n * data.d * 6);
+  EXPECT_EQ(independent.epochs.back().bytes_read * 8, data.n * data.d * 8);
+}
+
+TEST(LinearSgd, LogisticOnSeparableDataStaysInsideTheChebyshevRange) {
+  // Separable labels and no regularization: the weights grow until most margins leave [-4, 4],
+  // where the polynomial is meaningless (it overflowed before margins were checked).
+  Dataset data = synthetic_regression(2000, 20, 0.0, 12);
+  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  SgdOptions o;
+  o.loss = Loss::kLogistic;
+  o.epochs = 6;
+  o.lr = 0.01;
+  o.lr_decay = 0.7;
+  const double full = train_linear(data, o).final_loss;
+  o.method = Method::kDoubleSampling;
+  o.sample_bits = 8;
+  const SgdResult r = train_linear(data, o);
+  EXPECT_LT(r.final_loss, full * 1.02);
+  EXPECT_GT(r.refetch_fraction, 0.05);
+  EXPECT_LT(r.refetch_fraction, 0.95);
+  // A margin refetched is read in fp32: the bytes count it.
+  EXPECT_GT(r.epochs.back().bytes_read, r.sample_bytes);
+}
+
+TEST(LinearSgd, HoeffdingBoundRefetchesLessThanTheWorstCase) {
+  Dataset data = synthetic_regression(2000, 50, 0.1, 13);
+  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  SgdOptions o;
+  o.loss = Loss::kHinge;
+  o.method = Method::kDoubleSampling;
+  o.sample_bits = 4;
+  o.epochs = 4;
+  o.lr = 0.002;
+  o.lr_decay = 0.7;
+  const SgdResult worst = train_linear(data, o);
+  o.refetch_bound = RefetchBound::kHoeffding;
+  const SgdResult hoeffding = train_linear(data, o);
+  EXPECT_LT(hoeffding.refetch_fraction, worst.refetch_fraction * 0.9);
+  o.method = Method::kFull;
+  const double full = train_linear(data, o).final_loss;
+  EXPECT_LT(hoeffding.final_loss, full * 1.02);
+}
+
 TEST(LinearSgd, BadInputIsAClearError) {
   const Dataset data = synthetic_regression(10, 3, 0.1, 1);
   SgdOptions o;
@@ -183,6 +262,14 @@ TEST(LinearSgd, BadInputIsAClearError) {
   EXPECT_THROW(train_linear(data, o), InvalidInput);
   EXPECT_THROW(parse_loss("l1"), InvalidInput);
   EXPECT_THROW(parse_method("triple"), InvalidInput);
+  EXPECT_THROW(parse_storage("packed"), InvalidInput);
+  EXPECT_THROW(parse_refetch_bound("chernoff"), InvalidInput);
+  o.refetch_failure = 1;
+  EXPECT_THROW(train_linear(data, o), InvalidInput);
+  o.refetch_failure = 1e-3;
+  o.chebyshev_range = 0;
+  EXPECT_THROW(train_linear(data, o), InvalidInput);
+  o.chebyshev_range = 4;
   o.sample_bits = 1;
   o.lr = 50;  // diverges
   EXPECT_THROW(train_linear(data, o), RuntimeFailure);
