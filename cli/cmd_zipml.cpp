@@ -174,7 +174,9 @@ void register_zipml(CLI::App& app) {
   o.sgd.lr_decay = 0.7;
   auto* cmd = app.add_subcommand(
       "zipml", "ZipML: low-precision linear models, double sampling, optimal levels");
-  cmd->add_option("--data", o.data, "synthetic | fashion-mnist")->capture_default_str();
+  cmd->add_option("--data", o.data,
+                  "synthetic | fashion-mnist | libsvm:FILE (sparse or dense LIBSVM text)")
+      ->capture_default_str();
   cmd->add_option("--loss", a.loss, "least-squares | ls-svm | logistic | hinge")
       ->capture_default_str();
   cmd->add_option("--bits", a.bits, "Sample bit widths (1..8), comma-separated")

@@ -8,6 +8,7 @@
 #include "data/idx_reader.h"
 #include "swalp/error.h"
 #include "swalp/rng.h"
+#include "zipml/libsvm_reader.h"
 
 namespace swalp::zipml {
 
@@ -78,8 +79,13 @@ ZipmlResult run_zipml(const ZipmlOptions& o,
     result.description = "Fashion-MNIST " + std::to_string(o.class_negative) + " vs " +
                          std::to_string(o.class_positive) + ", n=" + std::to_string(data.n) +
                          ", d=784";
+  } else if (o.data.rfind("libsvm:", 0) == 0 && o.data.size() > 7) {
+    data = read_libsvm(o.data.substr(7), o.sgd.loss != Loss::kLeastSquares);
+    result.description = "LIBSVM " + o.data.substr(7) + ", n=" + std::to_string(data.n) +
+                         ", d=" + std::to_string(data.d);
   } else {
-    throw InvalidInput("bad data '" + o.data + "'; accepted: synthetic, fashion-mnist");
+    throw InvalidInput("bad data '" + o.data +
+                       "'; accepted: synthetic, fashion-mnist, libsvm:FILE");
   }
 
   result.n = data.n;

@@ -11,7 +11,7 @@
 namespace swalp::zipml {
 
 struct ZipmlOptions {
-  std::string data = "synthetic";  // or "fashion-mnist"
+  std::string data = "synthetic";  // or "fashion-mnist", "libsvm:FILE"
   int64_t n = 10000, d = 50;       // synthetic
   double noise = 0.1;              // synthetic target noise
   int class_negative = 7, class_positive = 9;

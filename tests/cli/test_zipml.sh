@@ -31,7 +31,15 @@ check "bench json" grep -q '"speedup_vs_fp32"' "$work/b.json"
 
 expect_error "bad loss" 2 "accepted: least-squares, ls-svm, logistic, hinge" "$swalp" zipml --loss l1
 expect_error "bad bits" 2 "out of range 1..8" "$swalp" zipml --bits 9
-expect_error "bad data" 2 "accepted: synthetic, fashion-mnist" "$swalp" zipml --data cifar
+expect_error "bad data" 2 "accepted: synthetic, fashion-mnist, libsvm:FILE" "$swalp" zipml --data cifar
+# LIBSVM text: 300 sparse examples (label +1 where feature 1 exceeds feature 2).
+awk 'BEGIN { srand(3); for (i = 0; i < 300; i++) { a = rand() - 0.5; b = rand() - 0.5;
+  printf "%d 1:%.4f 2:%.4f %s\n", (a > b ? 1 : -1), a, b, (i % 3 ? "4:" rand() : "") } }' > "$work/data.svm"
+"$swalp" zipml --data "libsvm:$work/data.svm" --loss hinge --bits 4 --epochs 2 --lr 0.05 > "$work/s.txt" 2> /dev/null
+check "libsvm data trains" grep -q 'LIBSVM .*data.svm, n=300, d=4' "$work/s.txt"
+printf '1 1:0.5\n-1 2:0.1\n1 1:x\n' > "$work/bad.svm"
+expect_error "malformed libsvm line" 2 "bad.svm line 3: bad value in '1:x'" "$swalp" zipml --data "libsvm:$work/bad.svm"
+expect_error "missing libsvm file" 2 "cannot read LIBSVM file" "$swalp" zipml --data "libsvm:$work/none.svm"
 expect_error "bad storage" 2 "accepted: compact, independent" "$swalp" zipml --storage packed
 expect_error "bad refetch bound" 2 "accepted: worst, hoeffding" "$swalp" zipml --refetch-bound chernoff
 expect_error "refetch failure of 1" 2 "must be below 1" "$swalp" zipml --refetch-failure 1

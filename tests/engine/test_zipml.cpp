@@ -1,14 +1,19 @@
 // ZipML: packed samples (every width, both layouts), unbiasedness of double sampling against
 // the bias of naive sampling, the optimal-levels program against brute force, training.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "swalp/error.h"
 #include "zipml/experiment.h"
 #include "zipml/interval_samples.h"
+#include "zipml/libsvm_reader.h"
 #include "zipml/optimal_levels.h"
 
 namespace swalp::zipml {
@@ -252,6 +257,60 @@ TEST(LinearSgd, HoeffdingBoundRefetchesLessThanTheWorstCase) {
   o.method = Method::kFull;
   const double full = train_linear(data, o).final_loss;
   EXPECT_LT(hoeffding.final_loss, full * 1.02);
+}
+
+// Writes `text` to a fresh file and returns its path.
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("swalp_test_" + std::to_string(getpid()) + name))
+          .string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Libsvm, SparseAndDenseFilesReadAlike) {
+  const std::string sparse = write_temp("sparse.txt",
+                                        "# a comment\n"
+                                        "1 1:0.5 3:-2\n"
+                                        "\n"
+                                        "0 2:1e-1   # trailing comment\n"
+                                        "1 3:4\n");
+  const std::string dense = write_temp("dense.txt", "1 0.5 0 -2\n0 0 0.1 0\n1 0 0 4\n");
+  for (const std::string& path : {sparse, dense}) {
+    const Dataset data = read_libsvm(path, true);
+    ASSERT_EQ(data.n, 3);
+    ASSERT_EQ(data.d, 3);
+    EXPECT_EQ(data.x, (std::vector<float>{0.5f, 0, -2, 0, 0.1f, 0, 0, 0, 4})) << path;
+    EXPECT_EQ(data.y, (std::vector<float>{1, -1, 1})) << path;  // 0/1 labels read as -1/+1
+    EXPECT_EQ(read_libsvm(path, false).y, (std::vector<float>{1, 0, 1}));  // targets kept
+    std::remove(path.c_str());
+  }
+}
+
+TEST(Libsvm, MalformedLinesNameTheLineAndTheToken) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"1 1:2\nx 1:2\n", "line 2: bad label 'x'"},
+      {"1 0:2\n", "line 1: bad feature '0:2'"},
+      {"1 2:1 1:1\n", "line 1: feature index 1 is not above the previous one"},
+      {"1 1:abc\n", "line 1: bad value in '1:abc'"},
+      {"1 1:nan\n", "line 1: bad value in '1:nan'"},
+      {"1 1:2 3\n", "line 1: '3' mixes dense values and INDEX:VALUE pairs"},
+      {"1 99999999:1\n", "exceeds 1048576"},
+      {"1 1:1\n2 1:1\n3 1:1\n", "has 3 distinct labels (1.000000, 2.000000, 3.000000)"},
+      {"# nothing\n\n", "holds no examples"},
+      {"1\n-1\n", "holds no features"},
+  };
+  for (const auto& [text, message] : cases) {
+    const std::string path = write_temp("bad.txt", text);
+    try {
+      read_libsvm(path, true);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+    std::remove(path.c_str());
+  }
+  EXPECT_THROW(read_libsvm("/nonexistent/swalp.libsvm", false), InvalidInput);
 }
 
 TEST(LinearSgd, BadInputIsAClearError) {
