@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "io/atomic_file.h"
+#include "perf_model/speedup_model.h"
 #include "plot.h"
 #include "strict_numbers.h"
 #include "swalp/codec.h"
@@ -193,26 +194,27 @@ void register_bench_comm(CLI::App& bench) {
 #endif
     summary["exchanges"] = timings;
 
-    // 3. Speedup model: N T_c / (T_c + T_comm(N)), no overlap of compute and transfer.
-    //   fp32 ring allreduce: 2 (N-1)/N * 4P / B + 2 (N-1) latency
-    //   8-bit all-gather (this build's exchange): (N-1) P / B + (N-1) latency + codec time
-    //   8-bit reduce-scatter + all-gather: 2 (N-1)/N * P / B + 2 (N-1) latency + codec time
-    const double P = a.parameters, B = a.link_gbps * 1e9, L = a.latency_s, Tc = a.compute_s;
+    // 3. Speedup model (engine/perf_model/speedup_model.h): N T_c / (T_c + T_comm(N)), no
+    //    overlap of compute and transfer, the codec's throughput as measured above.
+    perf::ExchangeSetting setting;
+    setting.parameters = a.parameters;
+    setting.link_bytes_per_s = a.link_gbps * 1e9;
+    setting.latency_s = a.latency_s;
+    setting.encode_bytes_per_s = encode_gbps * 1e9;
+    setting.decode_bytes_per_s = decode_gbps * 1e9;
+    const double Tc = a.compute_s;
     nlohmann::json model = nlohmann::json::array();
     if (print)
       std::printf(
           "\nspeedup model: %.3g parameters, %.3g s compute/iteration, %.3g GB/s link, "
           "%.3g s latency, codec measured above\n%8s %10s %14s %20s\n",
-          P, Tc, a.link_gbps, L, "workers", "fp32", "8-bit gather", "8-bit reduce-scatter");
+          a.parameters, Tc, a.link_gbps, a.latency_s, "workers", "fp32", "8-bit gather",
+          "8-bit reduce-scatter");
     for (int w : {1, 2, 4, 8, 16, 32, 64, 96}) {
-      const double N = w;
-      const double codec_s = 4 * P / 1e9 / encode_gbps + N * 4 * P / 1e9 / decode_gbps;
-      const double t32 = w == 1 ? 0 : 2 * (N - 1) / N * 4 * P / B + 2 * (N - 1) * L;
-      const double t8g = w == 1 ? 0 : (N - 1) * P / B + (N - 1) * L + codec_s;
-      const double t8r = w == 1 ? 0
-                                : 2 * (N - 1) / N * P / B + 2 * (N - 1) * L +
-                                      (8 * P / 1e9 / encode_gbps + 2 * 4 * P / 1e9 / decode_gbps);
-      const double s32 = N * Tc / (Tc + t32), s8g = N * Tc / (Tc + t8g), s8r = N * Tc / (Tc + t8r);
+      const perf::ExchangeSeconds t = perf::exchange_seconds(setting, w);
+      const double s32 = perf::speedup(w, Tc, t.fp32_ring),
+                   s8g = perf::speedup(w, Tc, t.gather_8bit),
+                   s8r = perf::speedup(w, Tc, t.reduce_scatter_8bit);
       if (print) std::printf("%8d %9.1fx %13.1fx %19.1fx\n", w, s32, s8g, s8r);
       model.push_back(
           {{"workers", w}, {"fp32", s32}, {"gather_8bit", s8g}, {"reduce_scatter_8bit", s8r}});
