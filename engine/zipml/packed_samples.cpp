@@ -126,23 +126,30 @@ __attribute__((target_clones("avx2", "default"))) void PackedSamples::row_codes(
     for (int64_t j = 0; j < d_; ++j) codes[j] = uint8_t(code(i, j));
     return;
   }
-  const uint8_t* row = codes_.data() + i * row_bytes_;
+  const uint8_t* __restrict row = codes_.data() + i * row_bytes_;
+  uint8_t* __restrict into = codes;
   const uint32_t mask = (1u << bits_) - 1;
   for (int plane = 0; plane * plane_size_ < d_; ++plane) {
     const int64_t first = plane * plane_size_;
     const int64_t count = std::min(plane_size_, d_ - first);
     const int shift = plane * bits_;
-    for (int64_t k = 0; k < count; ++k) codes[first + k] = uint8_t((row[k] >> shift) & mask);
+    for (int64_t k = 0; k < count; ++k) into[first + k] = uint8_t((row[k] >> shift) & mask);
   }
 }
 
 __attribute__((target_clones("avx2", "default"))) void PackedSamples::values_of_codes(
     const uint8_t* codes, float* out) const {
+  // Local restrict pointers: through the members the compiler must assume `out` may alias
+  // them and would not vectorize.
+  const int64_t d = d_;
   if (uniform_) {
-    for (int64_t j = 0; j < d_; ++j) out[j] = minimum_[j] + float(codes[j]) * step_[j];
+    const float* __restrict minimum = minimum_.data();
+    const float* __restrict step = step_.data();
+    float* __restrict o = out;
+    for (int64_t j = 0; j < d; ++j) o[j] = minimum[j] + float(codes[j]) * step[j];
     return;
   }
-  for (int64_t j = 0; j < d_; ++j) out[j] = table_[(j << bits_) + codes[j]];
+  for (int64_t j = 0; j < d; ++j) out[j] = table_[(j << bits_) + codes[j]];
 }
 
 }  // namespace swalp::zipml
