@@ -60,7 +60,7 @@ void register_bench_comm(CLI::App& bench) {
   static BenchCommArgs a;
   auto* cmd = bench.add_subcommand(
       "comm", "Codec throughput, fp32 allreduce vs compressed exchange (mpirun), speedup model");
-  cmd->add_option("--codec", a.codec, "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2")
+  cmd->add_option("--codec", a.codec, "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2 | sign1")
       ->capture_default_str();
   cmd->add_option("--min-log2", a.min_log2, "Smallest message: 2^this floats")
       ->capture_default_str()
@@ -105,7 +105,9 @@ void register_bench_comm(CLI::App& bench) {
     EncodedMessage message;
     EncodeOptions nearest, stochastic;
     nearest.block = stochastic.block = a.block;
-    stochastic.stochastic = true;
+    // sign1 has no stochastic form: its "stochastic" run repeats the nearest one.
+    const bool has_stochastic = codec.kind != CodecKind::kSign1;
+    stochastic.stochastic = has_stochastic;
     // Interleaved, so the copy and the codec see the same load; decode reads the nearest
     // message encoded just before it.
     const std::vector<double> seconds = bench::best_seconds_interleaved(
@@ -123,17 +125,20 @@ void register_bench_comm(CLI::App& bench) {
     if (print)
       std::printf(
           "codec %s on %zu floats, %s (GB/s of fp32 input, %d threads): encode %.2f "
-          "(stochastic %.2f), decode %.2f, encode+decode %.2f = %.0f%% of the memory copy "
+          "(%s), decode %.2f, encode+decode %.2f = %.0f%% of the memory copy "
           "%.2f, %.0f%% of the copy split over the threads %.2f\n",
           a.codec.c_str(), n,
           a.block ? ("one scale per " + std::to_string(a.block) + " values").c_str()
                   : "one scale per message",
-          omp_get_max_threads(), encode_gbps, gb / stochastic_s, decode_gbps, round_trip_gbps,
-          100 * round_trip_gbps / copy_gbps, copy_gbps, 100 * round_trip_gbps / parallel_copy_gbps,
-          parallel_copy_gbps);
+          omp_get_max_threads(), encode_gbps,
+          has_stochastic ? ("stochastic " + std::to_string(gb / stochastic_s).substr(0, 4)).c_str()
+                         : "no stochastic form",
+          decode_gbps, round_trip_gbps, 100 * round_trip_gbps / copy_gbps, copy_gbps,
+          100 * round_trip_gbps / parallel_copy_gbps, parallel_copy_gbps);
     summary["block"] = a.block;
     summary["encode_gbps"] = encode_gbps;
-    summary["stochastic_encode_gbps"] = gb / stochastic_s;
+    summary["stochastic_encode_gbps"] =
+        has_stochastic ? nlohmann::json(gb / stochastic_s) : nlohmann::json(nullptr);
     summary["decode_gbps"] = decode_gbps;
     summary["encode_decode_gbps"] = round_trip_gbps;
     summary["copy_gbps"] = copy_gbps;
@@ -202,14 +207,16 @@ void register_bench_comm(CLI::App& bench) {
     setting.latency_s = a.latency_s;
     setting.encode_bytes_per_s = encode_gbps * 1e9;
     setting.decode_bytes_per_s = decode_gbps * 1e9;
+    setting.wire_bytes_per_value = double(encoded_code_bytes(codec, n)) / double(n);
+    const std::string bits = codec.kind == CodecKind::kSign1 ? "1-bit" : "8-bit";
     const double Tc = a.compute_s;
     nlohmann::json model = nlohmann::json::array();
     if (print)
       std::printf(
           "\nspeedup model: %.3g parameters, %.3g s compute/iteration, %.3g GB/s link, "
           "%.3g s latency, codec measured above\n%8s %10s %14s %20s\n",
-          a.parameters, Tc, a.link_gbps, a.latency_s, "workers", "fp32", "8-bit gather",
-          "8-bit reduce-scatter");
+          a.parameters, Tc, a.link_gbps, a.latency_s, "workers", "fp32", (bits + " gather").c_str(),
+          (bits + " reduce-scatter").c_str());
     for (int w : {1, 2, 4, 8, 16, 32, 64, 96}) {
       const perf::ExchangeSeconds t = perf::exchange_seconds(setting, w);
       const double s32 = perf::speedup(w, Tc, t.fp32_ring),

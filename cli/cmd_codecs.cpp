@@ -92,11 +92,12 @@ std::vector<float> make_data(const std::string& kind, size_t n) {
 
 void register_codecs(CLI::App& app) {
   static CodecsArgs a;
-  auto* cmd = app.add_subcommand("codecs", "Error statistics of the 8-bit message codecs");
+  auto* cmd = app.add_subcommand("codecs", "Error statistics of the message codecs (8-bit, sign1)");
   cmd->add_option("--data", a.data, "normal | uniform | laplace | gradients, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--codecs", a.codecs, "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2, comma-separated")
+  cmd->add_option("--codecs", a.codecs,
+                  "dt8 | st8 | int8 | fp8e4m3 | fp8e5m2 | sign1, comma-separated")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--n", a.n, "Values of the synthetic data")
@@ -116,6 +117,8 @@ void register_codecs(CLI::App& app) {
       const std::vector<float> values = make_data(kind, a.n);
       for (const std::string& name : a.codecs)
         for (bool stochastic : {false, true}) {
+          // sign1 has no stochastic form: its one row is the deterministic sign.
+          if (stochastic && codec_by_name(name).kind == CodecKind::kSign1) continue;
           EncodeOptions o;
           o.block = a.block;
           o.stochastic = stochastic;
@@ -124,12 +127,15 @@ void register_codecs(CLI::App& app) {
           EncodedMessage m;
           encode(codec_by_name(name), values.data(), values.size(), o, m);
           const double bits = 8.0 * double(m.wire_bytes()) / double(values.size());
+          const char* rounding = codec_by_name(name).kind == CodecKind::kSign1 ? "sign"
+                                 : stochastic                                  ? "stochastic"
+                                                                               : "nearest";
           std::printf("%-10s %-8s %-10s %12.4e %12.4e %9.2f %10.3f\n", kind.c_str(),
-                      codec_by_name(name).name.c_str(), stochastic ? "stochastic" : "nearest",
-                      s.mean_absolute_error, s.mean_relative_error, s.sqnr_db, bits);
+                      codec_by_name(name).name.c_str(), rounding, s.mean_absolute_error,
+                      s.mean_relative_error, s.sqnr_db, bits);
           rows.push_back({{"data", kind},
                           {"codec", name},
-                          {"rounding", stochastic ? "stochastic" : "nearest"},
+                          {"rounding", rounding},
                           {"n", values.size()},
                           {"mean_absolute_error", s.mean_absolute_error},
                           {"mean_relative_error", s.mean_relative_error},

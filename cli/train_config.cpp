@@ -63,7 +63,9 @@ std::vector<Setting> settings_of(TrainArgs& a) {
       {"data_parallel", "--data-parallel",
        "Data-parallel training over MPI (run under mpirun -np N)", &a.data_parallel},
       {"grad_codec", "--grad-codec",
-       "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2", &a.grad_codec},
+       "Gradient exchange: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2 | sign1 (with "
+       "--error-feedback)",
+       &a.grad_codec},
       {"error_feedback", "--error-feedback", "Add what the codec lost to the next gradient",
        &a.error_feedback},
       {"grad_block", "--grad-block", "Values per codec scale (0: per tensor)", &a.grad_block},

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "cpu/codec_kernels.h"
+#include "sign_codec.h"
 #include "swalp/codes.h"
 #include "swalp/error.h"
 #include "swalp/rng.h"
@@ -105,6 +106,8 @@ Codec make_codec(CodecKind kind, const std::string& name) {
       for (int p = 0; p < 0x7c; ++p)
         entries.emplace_back(fp8_value(uint8_t(p), 2, 15) / 57344.0, p);
       break;
+    case CodecKind::kSign1:
+      throw std::logic_error("sign1 has no magnitude table");
   }
   std::sort(entries.begin(), entries.end());
   std::fill(std::begin(c.by_code), std::end(c.by_code), 0.0f);
@@ -122,20 +125,33 @@ Codec make_codec(CodecKind kind, const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& codec_names() {
-  static const std::vector<std::string> names = {"dt8", "st8", "int8", "fp8e4m3", "fp8e5m2"};
+  static const std::vector<std::string> names = {"dt8",     "st8",     "int8",
+                                                 "fp8e4m3", "fp8e5m2", "sign1"};
   return names;
 }
 
 const Codec& codec_by_name(const std::string& name) {
-  static const std::vector<Codec> codecs = {
-      make_codec(CodecKind::kDynamicTree, "dt8"), make_codec(CodecKind::kStaticTree, "st8"),
-      make_codec(CodecKind::kLinear8, "int8"), make_codec(CodecKind::kFp8E4M3, "fp8e4m3"),
-      make_codec(CodecKind::kFp8E5M2, "fp8e5m2")};
+  static const std::vector<Codec> codecs = {make_codec(CodecKind::kDynamicTree, "dt8"),
+                                            make_codec(CodecKind::kStaticTree, "st8"),
+                                            make_codec(CodecKind::kLinear8, "int8"),
+                                            make_codec(CodecKind::kFp8E4M3, "fp8e4m3"),
+                                            make_codec(CodecKind::kFp8E5M2, "fp8e5m2"),
+                                            Codec{CodecKind::kSign1, "sign1", {}, {}, {}, {}, {}}};
   std::string lower = name;  // spelled in any case, as format names are
   for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   for (const Codec& c : codecs)
     if (c.name == lower) return c;
-  throw InvalidInput("bad codec '" + name + "'; accepted: dt8, st8, int8, fp8e4m3, fp8e5m2");
+  throw InvalidInput("bad codec '" + name + "'; accepted: dt8, st8, int8, fp8e4m3, fp8e5m2, sign1");
+}
+
+size_t encoded_code_bytes(const Codec& codec, size_t n) {
+  return codec.kind == CodecKind::kSign1 ? (n + 7) / 8 : n;
+}
+
+size_t encoded_scale_count(const Codec& codec, size_t n, size_t block) {
+  const size_t unit = block == 0 ? std::max<size_t>(n, 1) : block;
+  const size_t blocks = (n + unit - 1) / unit;
+  return codec.kind == CodecKind::kSign1 ? 2 * blocks : blocks;
 }
 
 namespace {
@@ -149,18 +165,32 @@ namespace {
                      ") with codec " + codec.name);
 }
 
-void start_message(size_t n, size_t block_option, EncodedMessage& out) {
-  const size_t block = block_option == 0 ? std::max<size_t>(n, 1) : block_option;
-  out.block = block;
-  out.codes.resize(n);
-  out.scales.assign((n + block - 1) / block, 0.0f);
+void start_message(const Codec& codec, size_t n, size_t block_option, EncodedMessage& out) {
+  out.block = block_option == 0 ? std::max<size_t>(n, 1) : block_option;
+  out.values = n;
+  out.codes.resize(encoded_code_bytes(codec, n));
+  out.scales.assign(encoded_scale_count(codec, n, block_option), 0.0f);
+}
+
+// sign1 has one implementation, the scalar loop, which serves as its own oracle.
+void encode_sign1_message(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
+                          EncodedMessage& out) {
+  if (o.stochastic)
+    throw InvalidInput(
+        "codec sign1 has no stochastic rounding (its error is carried by error feedback); "
+        "stochastic encoding is accepted by: dt8, st8, int8, fp8e4m3, fp8e5m2");
+  start_message(codec, n, o.block, out);
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(values[i])) throw_non_finite(codec, values, i, n);
+  detail::encode_sign1(values, n, out.block, out.codes.data(), out.scales.data());
 }
 
 }  // namespace
 
 void encode_reference(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
                       EncodedMessage& out) {
-  start_message(n, o.block, out);
+  if (codec.kind == CodecKind::kSign1) return encode_sign1_message(codec, values, n, o, out);
+  start_message(codec, n, o.block, out);
   const size_t block = out.block, last = codec.magnitudes.size() - 1;
   for (size_t b = 0; b < out.scales.size(); ++b) {
     const size_t begin = b * block, end = std::min(n, begin + block);
@@ -184,7 +214,8 @@ void encode_reference(const Codec& codec, const float* values, size_t n, const E
 
 void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& o,
             EncodedMessage& out) {
-  start_message(n, o.block, out);
+  if (codec.kind == CodecKind::kSign1) return encode_sign1_message(codec, values, n, o, out);
+  start_message(codec, n, o.block, out);
   const size_t block = out.block, blocks = out.scales.size();
   // Pieces of a few L2-sized runs: enough of them to split over the threads, and large enough
   // that a thread's piece streams.
@@ -244,6 +275,9 @@ void encode(const Codec& codec, const float* values, size_t n, const EncodeOptio
 
 void decode(const Codec& codec, const uint8_t* codes, const float* scales, size_t count,
             size_t block_size, float* out, bool accumulate) {
+  if (codec.kind == CodecKind::kSign1)
+    return detail::decode_sign1(codes, scales, count, std::max<size_t>(block_size, 1), out,
+                                accumulate);
   const int64_t n = int64_t(count), block = int64_t(std::max<size_t>(block_size, 1));
   const int64_t blocks = (n + block - 1) / block;
   // Values [begin, end) of block b, through the block's 256 values (signs included): one load
@@ -273,8 +307,7 @@ void decode(const Codec& codec, const uint8_t* codes, const float* scales, size_
 }
 
 void decode(const Codec& codec, const EncodedMessage& message, float* out) {
-  decode(codec, message.codes.data(), message.scales.data(), message.codes.size(), message.block,
-         out);
+  decode(codec, message.codes.data(), message.scales.data(), message.values, message.block, out);
 }
 
 CodecErrorStats codec_error_stats(const Codec& codec, const std::vector<float>& values,

@@ -27,15 +27,12 @@ void world(int& size, int& rank, size_t n) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 }
 
-// Scales of a message of k values: one per block, or one per message (none when empty).
-size_t scale_count(size_t k, size_t block) {
-  return block == 0 ? (k > 0 ? 1 : 0) : (k + block - 1) / block;
-}
-
 // The block size a decoder of a k-value segment uses (what encode() stored for it).
 size_t decode_block(size_t k, size_t block) { return block == 0 ? std::max<size_t>(k, 1) : block; }
 
-size_t wire_bytes(size_t k, size_t block) { return k + sizeof(float) * scale_count(k, block); }
+size_t wire_bytes(const Codec& codec, size_t k, size_t block) {
+  return encoded_code_bytes(codec, k) + sizeof(float) * encoded_scale_count(codec, k, block);
+}
 
 // out[0..k) = the sum, in rank order, of every worker's decoded message of k values (codes and
 // scales of worker w from message_of(w)), the same floating-point result on every worker.
@@ -89,11 +86,11 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
   thread_local std::vector<float> all_scales, sum;
   encode(codec, data, n, eo, mine);
   // Every worker's codes and scales, to everyone (a ring sends N - 1 messages each).
-  const size_t scales = mine.scales.size();
-  codes.resize(n * size);
+  const size_t scales = mine.scales.size(), code_bytes = mine.codes.size();
+  codes.resize(code_bytes * size);
   all_scales.resize(scales * size);
-  check_mpi(MPI_Allgather(mine.codes.data(), int(n), MPI_UNSIGNED_CHAR, codes.data(), int(n),
-                          MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
+  check_mpi(MPI_Allgather(mine.codes.data(), int(code_bytes), MPI_UNSIGNED_CHAR, codes.data(),
+                          int(code_bytes), MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
             "Allgather");
   check_mpi(MPI_Allgather(mine.scales.data(), int(scales), MPI_FLOAT, all_scales.data(),
                           int(scales), MPI_FLOAT, MPI_COMM_WORLD),
@@ -105,7 +102,8 @@ uint64_t compressed_average(const Codec& codec, float* data, size_t n, size_t bl
   sum_in_rank_order(
       codec, n, block, size, rank,
       [&](int w) {
-        return std::pair{codes.data() + size_t(w) * n, all_scales.data() + size_t(w) * scales};
+        return std::pair{codes.data() + size_t(w) * code_bytes,
+                         all_scales.data() + size_t(w) * scales};
       },
       residual, sum.data());
   if (residual)  // this worker's own loss
@@ -141,7 +139,8 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   std::vector<Segment> segments;
   for (int w = 0; w < size; ++w) segments.push_back(segment_of(n, block, size, w));
   const Segment mine = segments[size_t(rank)];
-  const size_t my_scales = scale_count(mine.size(), block),
+  const size_t my_scales = encoded_scale_count(codec, mine.size(), block),
+               my_code_bytes = encoded_code_bytes(codec, mine.size()),
                my_block = decode_block(mine.size(), block);
   uint64_t bytes = 0;
 
@@ -150,7 +149,7 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
     const Segment s = segments[size_t(w)];
     encode(codec, data + s.begin, s.size(), eo, outgoing[size_t(w)]);
   }
-  incoming_codes.resize(mine.size() * size_t(size));
+  incoming_codes.resize(my_code_bytes * size_t(size));
   incoming_scales.resize(my_scales * size_t(size));
   std::vector<MPI_Request> requests;
   for (int w = 0; w < size; ++w) {
@@ -158,7 +157,7 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
     const EncodedMessage& out = outgoing[size_t(w)];
     requests.resize(requests.size() + 4);
     MPI_Request* r = &requests[requests.size() - 4];
-    check_mpi(MPI_Irecv(incoming_codes.data() + size_t(w) * mine.size(), int(mine.size()),
+    check_mpi(MPI_Irecv(incoming_codes.data() + size_t(w) * my_code_bytes, int(my_code_bytes),
                         MPI_UNSIGNED_CHAR, w, 0, MPI_COMM_WORLD, &r[0]),
               "Irecv");
     check_mpi(MPI_Irecv(incoming_scales.data() + size_t(w) * my_scales, int(my_scales), MPI_FLOAT,
@@ -188,7 +187,7 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
       codec, mine.size(), block, size, rank,
       [&](int w) -> std::pair<const uint8_t*, const float*> {
         if (w == rank) return {outgoing[size_t(w)].codes.data(), outgoing[size_t(w)].scales.data()};
-        return {incoming_codes.data() + size_t(w) * mine.size(),
+        return {incoming_codes.data() + size_t(w) * my_code_bytes,
                 incoming_scales.data() + size_t(w) * my_scales};
       },
       residual ? residual + mine.begin : nullptr, average.data());
@@ -209,31 +208,34 @@ uint64_t compressed_reduce_scatter_average(const Codec& codec, float* data, size
   const size_t workers = size_t(size);
   std::vector<int> code_counts(workers), code_offsets(workers), scale_counts(workers),
       scale_offsets(workers);
-  size_t total_scales = 0;
+  size_t total_scales = 0, total_code_bytes = 0;
   for (int w = 0; w < size; ++w) {
+    // Each segment was encoded on its own: its codes start on a byte of their own.
     const Segment s = segments[size_t(w)];
-    code_counts[size_t(w)] = int(s.size());
-    code_offsets[size_t(w)] = int(s.begin);
-    scale_counts[size_t(w)] = int(scale_count(s.size(), block));
+    code_counts[size_t(w)] = int(encoded_code_bytes(codec, s.size()));
+    code_offsets[size_t(w)] = int(total_code_bytes);
+    total_code_bytes += encoded_code_bytes(codec, s.size());
+    scale_counts[size_t(w)] = int(encoded_scale_count(codec, s.size(), block));
     scale_offsets[size_t(w)] = int(total_scales);
-    total_scales += scale_count(s.size(), block);
+    total_scales += encoded_scale_count(codec, s.size(), block);
     // A ring all-gather forwards every segment but the next worker's.
-    if (size > 1 && w != (rank + 1) % size) bytes += wire_bytes(s.size(), block);
+    if (size > 1 && w != (rank + 1) % size) bytes += wire_bytes(codec, s.size(), block);
   }
-  all_codes.resize(n);
+  all_codes.resize(total_code_bytes);
   all_scales.resize(total_scales);
-  check_mpi(
-      MPI_Allgatherv(reduced.codes.data(), int(mine.size()), MPI_UNSIGNED_CHAR, all_codes.data(),
-                     code_counts.data(), code_offsets.data(), MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
-      "Allgatherv");
+  check_mpi(MPI_Allgatherv(reduced.codes.data(), int(reduced.codes.size()), MPI_UNSIGNED_CHAR,
+                           all_codes.data(), code_counts.data(), code_offsets.data(),
+                           MPI_UNSIGNED_CHAR, MPI_COMM_WORLD),
+            "Allgatherv");
   check_mpi(MPI_Allgatherv(reduced.scales.data(), int(reduced.scales.size()), MPI_FLOAT,
                            all_scales.data(), scale_counts.data(), scale_offsets.data(), MPI_FLOAT,
                            MPI_COMM_WORLD),
             "Allgatherv");
   for (int w = 0; w < size; ++w) {
     const Segment s = segments[size_t(w)];
-    decode(codec, all_codes.data() + s.begin, all_scales.data() + scale_offsets[size_t(w)],
-           s.size(), decode_block(s.size(), block), data + s.begin);
+    decode(codec, all_codes.data() + code_offsets[size_t(w)],
+           all_scales.data() + scale_offsets[size_t(w)], s.size(), decode_block(s.size(), block),
+           data + s.begin);
   }
   return bytes;
 }

@@ -6,17 +6,18 @@
 namespace swalp::perf {
 
 struct ExchangeSetting {
-  double parameters = 61e6;       // P, gradient values
-  double link_bytes_per_s = 5e9;  // B
-  double latency_s = 5e-6;        // L, per message hop
+  double parameters = 61e6;         // P, gradient values
+  double link_bytes_per_s = 5e9;    // B
+  double latency_s = 5e-6;          // L, per message hop
+  double wire_bytes_per_value = 1;  // w: compressed bytes per value (8-bit codecs 1, sign1 1/8)
   // Codec throughput in bytes of float32 input per second (one thread per rank).
   double encode_bytes_per_s = 4e9, decode_bytes_per_s = 8e9;
 };
 
 struct ExchangeSeconds {
   double fp32_ring = 0;            // 2 (N-1)/N 4P / B + 2 (N-1) L
-  double gather_8bit = 0;          // (N-1) P / B + (N-1) L + encode 4P + decode N 4P
-  double reduce_scatter_8bit = 0;  // 2 (N-1)/N P / B + 2 (N-1) L + encode 4P (1 + 1/N)
+  double gather_8bit = 0;          // (N-1) w P / B + (N-1) L + encode 4P + decode N 4P
+  double reduce_scatter_8bit = 0;  // 2 (N-1)/N w P / B + 2 (N-1) L + encode 4P (1 + 1/N)
                                    // + decode 2 4P (the owned segments, then the average)
 };
 

@@ -62,16 +62,24 @@ std::pair<at::Tensor, at::Tensor> encode(const at::Tensor& values, const std::st
   return {codes, scales};
 }
 
-// Decodes into `out` (float32, contiguous, as many values as codes); adds when `accumulate`.
-void decode(const at::Tensor& codes, const at::Tensor& scales, const std::string& codec,
+// Decodes into `out` (float32, contiguous, one value per encoded value); adds when `accumulate`.
+void decode(const at::Tensor& codes, const at::Tensor& scales, const std::string& codec_name,
             size_t block, at::Tensor& out, bool accumulate) {
+  const swalp::Codec& codec = swalp::codec_by_name(codec_name);
   const at::Tensor c = codes.contiguous(), s = scales.contiguous();
-  if (out.numel() != c.numel() || !out.is_contiguous() || out.scalar_type() != at::kFloat)
-    throw swalp::InvalidInput("decode: out must be a contiguous float32 tensor of " +
-                              std::to_string(c.numel()) + " values");
-  swalp::decode(swalp::codec_by_name(codec), c.data_ptr<uint8_t>(), s.data_ptr<float>(),
-                size_t(c.numel()), block == 0 ? size_t(c.numel()) : block, out.data_ptr<float>(),
-                accumulate);
+  if (!out.is_contiguous() || out.scalar_type() != at::kFloat)
+    throw swalp::InvalidInput("decode: out must be a contiguous float32 tensor");
+  const size_t n = size_t(out.numel());
+  const size_t expected_scales = swalp::encoded_scale_count(codec, n, block);
+  if (size_t(c.numel()) != swalp::encoded_code_bytes(codec, n) ||
+      size_t(s.numel()) != expected_scales)
+    throw swalp::InvalidInput("decode: " + std::to_string(n) + " values of codec " + codec.name +
+                              " need " + std::to_string(swalp::encoded_code_bytes(codec, n)) +
+                              " code bytes and " + std::to_string(expected_scales) +
+                              " scales, got " + std::to_string(c.numel()) + " and " +
+                              std::to_string(s.numel()));
+  swalp::decode(codec, c.data_ptr<uint8_t>(), s.data_ptr<float>(), n, block == 0 ? n : block,
+                out.data_ptr<float>(), accumulate);
 }
 
 }  // namespace

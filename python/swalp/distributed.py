@@ -2,7 +2,8 @@
 
     model.register_comm_hook(None, swalp.distributed.compression_hook("dt8", exchange="reduce-scatter"))
 
-exchange="all-gather": each rank encodes its bucket (uint8 codes + one float32 scale per block)
+exchange="all-gather": each rank encodes its bucket (uint8 codes + one float32 scale per block;
+sign1: one bit per value + two float32 per block)
 and all-gathers the messages; every rank decodes and averages all of them (bytes sent per rank:
 (N - 1) x message). exchange="reduce-scatter": each rank encodes its bucket in N chunks and sends
 chunk j to rank j (all_to_all); rank j decodes, averages and re-encodes its chunk and all-gathers
@@ -107,12 +108,13 @@ class _CompressionHook:
         dist.all_to_all_single(recv_codes, send_codes, group=group)
         dist.all_to_all_single(recv_scales, send_scales, group=group)
         blocks = send_scales.numel() // world
+        code_bytes = send_codes.numel() // world  # chunk for the 8-bit codecs, chunk / 8 for sign1
         mine = torch.zeros(chunk)
         for j in range(world):
-            self._decode_into(recv_codes[j * chunk:(j + 1) * chunk], recv_scales[j * blocks:(j + 1) * blocks],
-                              mine, True)
+            self._decode_into(recv_codes[j * code_bytes:(j + 1) * code_bytes],
+                              recv_scales[j * blocks:(j + 1) * blocks], mine, True)
         codes, scales = self._encode(mine / world)
-        self.bytes_sent += (world - 1) * (chunk + 4 * blocks)  # the all_to_all above
+        self.bytes_sent += (world - 1) * (code_bytes + 4 * blocks)  # the all_to_all above
         all_codes, all_scales = self._gather(codes, scales, world, group)
         out = torch.empty(chunk * world)
         for j, (c, s) in enumerate(zip(all_codes, all_scales)):

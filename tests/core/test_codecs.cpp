@@ -14,8 +14,16 @@
 namespace swalp {
 namespace {
 
+// The codecs with a magnitude table (all but sign1, tested on its own below).
+std::vector<std::string> table_codec_names() {
+  std::vector<std::string> names;
+  for (const std::string& name : codec_names())
+    if (codec_by_name(name).kind != CodecKind::kSign1) names.push_back(name);
+  return names;
+}
+
 TEST(Codecs, EveryCodeRoundTrips) {
-  for (const std::string& name : codec_names()) {
+  for (const std::string& name : table_codec_names()) {
     const Codec& c = codec_by_name(name);
     ASSERT_EQ(c.magnitudes.front(), 0.0f) << name;
     ASSERT_EQ(c.magnitudes.back(), 1.0f) << name;
@@ -77,7 +85,7 @@ TEST(Codecs, NearestPicksTheClosestAndStochasticIsUnbiased) {
   std::vector<float> values(4097);
   for (float& v : values) v = uniform(rng);
   values[0] = 1.0f;  // scale 1
-  for (const std::string& name : codec_names()) {
+  for (const std::string& name : table_codec_names()) {
     const Codec& c = codec_by_name(name);
     EncodedMessage m;
     encode(c, values.data(), values.size(), {}, m);
@@ -180,7 +188,7 @@ std::vector<float> probe_values(const Codec& c, uint32_t stride) {
 }
 
 TEST(Codecs, FastEncoderEqualsTheReferenceOnEveryBucket) {
-  for (const std::string& name : codec_names()) {
+  for (const std::string& name : table_codec_names()) {
     const Codec& c = codec_by_name(name);
     const std::vector<float> values = probe_values(c, 997);
     for (bool stochastic : {false, true}) {
@@ -244,6 +252,101 @@ TEST(Codecs, NonFiniteValuesAreNamedByTheirElement) {
     } catch (const InvalidInput& e) {
       EXPECT_NE(std::string(e.what()).find("element 150001"), std::string::npos) << e.what();
     }
+  }
+}
+
+}  // namespace
+}  // namespace swalp
+
+namespace swalp {
+namespace {
+
+TEST(Sign1, DecodesEachValueToTheMeanOfItsBlocksValuesOfTheSameSign) {
+  const Codec& c = codec_by_name("SIGN1");
+  std::mt19937 rng(8);
+  std::normal_distribution<float> normal(0.3f, 1.0f);
+  std::vector<float> values(1003);  // not a multiple of 8 or of the block
+  for (float& v : values) v = normal(rng);
+  values[5] = 0.0f;  // zero counts as non-negative
+  for (size_t block : {size_t(0), size_t(7), size_t(64)}) {
+    EncodeOptions o;
+    o.block = block;
+    EncodedMessage m;
+    encode(c, values.data(), values.size(), o, m);
+    const size_t unit = block == 0 ? values.size() : block;
+    const size_t blocks = (values.size() + unit - 1) / unit;
+    ASSERT_EQ(m.codes.size(), (values.size() + 7) / 8);
+    ASSERT_EQ(m.scales.size(), 2 * blocks);
+    EXPECT_EQ(m.wire_bytes(), (values.size() + 7) / 8 + 8 * blocks);
+    EXPECT_EQ(encoded_code_bytes(c, values.size()), m.codes.size());
+    EXPECT_EQ(encoded_scale_count(c, values.size(), block), m.scales.size());
+    std::vector<float> out(values.size());
+    decode(c, m, out.data());
+    for (size_t b = 0; b < blocks; ++b) {
+      const size_t begin = b * unit, end = std::min(values.size(), begin + unit);
+      double sums[2] = {0, 0};
+      size_t counts[2] = {0, 0};
+      for (size_t i = begin; i < end; ++i) {
+        const int negative = values[i] < 0;
+        sums[negative] += values[i];
+        ++counts[negative];
+      }
+      for (size_t i = begin; i < end; ++i) {
+        const int negative = values[i] < 0;
+        ASSERT_EQ(out[i], float(sums[negative] / double(counts[negative])))
+            << "block " << block << ", value " << i;
+      }
+    }
+    std::vector<float> twice = out;
+    decode(c, m.codes.data(), m.scales.data(), values.size(), m.block, twice.data(), true);
+    for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(twice[i], out[i] + out[i]);
+  }
+}
+
+TEST(Sign1, ErrorFeedbackKeepsTheResidualBounded) {
+  // What one message loses is added to the next gradient: the decoded messages' sum then
+  // tracks the gradients' sum, and the residual stays bounded instead of growing with the steps.
+  const Codec& c = codec_by_name("sign1");
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const size_t n = 512;
+  std::vector<float> gradient(n), residual(n, 0.0f), corrected(n), decoded(n);
+  std::vector<double> sent(n, 0.0), total(n, 0.0);
+  float largest = 0;
+  for (int step = 0; step < 300; ++step) {
+    for (size_t i = 0; i < n; ++i) {
+      gradient[i] = normal(rng) * (i % 4 == 0 ? 10.0f : 0.1f);  // mixed scales
+      total[i] += gradient[i];
+      corrected[i] = gradient[i] + residual[i];
+    }
+    EncodeOptions o;
+    o.block = 64;
+    EncodedMessage m;
+    encode(c, corrected.data(), n, o, m);
+    decode(c, m, decoded.data());
+    for (size_t i = 0; i < n; ++i) {
+      residual[i] = corrected[i] - decoded[i];
+      sent[i] += decoded[i];
+      largest = std::max(largest, std::abs(residual[i]));
+    }
+  }
+  EXPECT_LT(largest, 200.0f);  // about 20 gradient standard deviations of the large values
+  for (size_t i = 0; i < n; ++i) ASSERT_NEAR(sent[i], total[i], std::abs(residual[i]) + 1e-2);
+}
+
+TEST(Sign1, RefusesStochasticEncodingAndNonFiniteValues) {
+  const Codec& c = codec_by_name("sign1");
+  const float values[3] = {1.0f, NAN, -2.0f};
+  EncodedMessage m;
+  EncodeOptions o;
+  EXPECT_THROW(encode(c, values, 3, o, m), InvalidInput);
+  o.stochastic = true;
+  const float finite[2] = {1.0f, -1.0f};
+  try {
+    encode(c, finite, 2, o, m);
+    ADD_FAILURE() << "stochastic sign1 accepted";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("no stochastic rounding"), std::string::npos);
   }
 }
 

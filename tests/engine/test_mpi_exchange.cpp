@@ -49,9 +49,12 @@ std::vector<float> round_trip(const Codec& codec, const float* x, size_t n, size
   return out;
 }
 
-size_t wire(size_t k, size_t block) {
-  const size_t scales = block == 0 ? (k > 0) : (k + block - 1) / block;
-  return k + 4 * scales;
+// Bytes of a k-value message, counted by hand: the 8-bit codecs send a byte per value and a
+// float per block, sign1 a bit per value (whole bytes) and two floats per block.
+size_t wire(const Codec& codec, size_t k, size_t block) {
+  const size_t blocks = block == 0 ? (k > 0) : (k + block - 1) / block;
+  if (codec.kind == CodecKind::kSign1) return (k + 7) / 8 + 8 * blocks;
+  return k + 4 * blocks;
 }
 
 void check_segments(size_t n, size_t block, int size, const std::string& name) {
@@ -86,7 +89,7 @@ void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int r
     const uint64_t bytes =
         compressed_average(codec, data.data(), n, block, feedback ? residual.data() : nullptr);
     expect(same_bits(data.data(), sum.data(), n), name + ": all-gather average");
-    expect(bytes == uint64_t(size - 1) * wire(n, block), name + ": all-gather bytes");
+    expect(bytes == uint64_t(size - 1) * wire(codec, n, block), name + ": all-gather bytes");
   }
 
   // Reduce-scatter: per segment, the rank-ordered sum of the decoded segments, divided, encoded
@@ -111,8 +114,8 @@ void check_case(const Codec& codec, size_t n, size_t block, bool feedback, int r
     std::copy(reduced.begin(), reduced.end(), expected.begin() + long(s.begin));
     if (w == rank)
       for (size_t i = 0; i < s.size(); ++i) owner_loss.push_back(average[i] - reduced[i]);
-    if (w != rank) expected_bytes += wire(s.size(), block);
-    if (w != (rank + 1) % size) expected_bytes += wire(s.size(), block);
+    if (w != rank) expected_bytes += wire(codec, s.size(), block);
+    if (w != (rank + 1) % size) expected_bytes += wire(codec, s.size(), block);
   }
   std::vector<float> data = grads[size_t(rank)], residual(n, 0.0f);
   std::vector<float> owner(longest_segment(n, block, size), 0.0f);
@@ -140,7 +143,7 @@ int main(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  for (const char* codec : {"dt8", "int8", "fp8e4m3"})
+  for (const char* codec : {"dt8", "int8", "fp8e4m3", "sign1"})
     for (size_t n : {size_t(1), size_t(2), size_t(1000), size_t(4099)})
       for (size_t block : {size_t(0), size_t(7), size_t(256)})
         for (bool feedback : {false, true})

@@ -238,12 +238,12 @@ def test_swa_average_kept_in_a_format():
         assert (averaged.detach() - e).abs().max() <= e.abs().max() * 2 ** -6
 
 
-def _ddp_worker(rank, world, port, exchange, results, error_feedback=False):
+def _ddp_worker(rank, world, port, exchange, results, error_feedback=False, codec="dt8"):
     import torch.distributed as dist
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     torch.manual_seed(0)
     model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(64, 10))
-    hook = swalp.distributed.compression_hook("dt8", exchange=exchange, error_feedback=error_feedback)
+    hook = swalp.distributed.compression_hook(codec, exchange=exchange, error_feedback=error_feedback)
     model.register_comm_hook(None, hook)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     gen = torch.Generator().manual_seed(100 + rank)
@@ -257,9 +257,7 @@ def _ddp_worker(rank, world, port, exchange, results, error_feedback=False):
     dist.destroy_process_group()
 
 
-@pytest.mark.parametrize("error_feedback", [False, True])
-@pytest.mark.parametrize("exchange", ["all-gather", "reduce-scatter"])
-def test_ddp_hook_on_two_gloo_processes(exchange, error_feedback):
+def _run_ddp(exchange, error_feedback, codec):
     import socket
     import torch.multiprocessing as mp
     with socket.socket() as s:
@@ -267,13 +265,26 @@ def test_ddp_hook_on_two_gloo_processes(exchange, error_feedback):
         port = s.getsockname()[1]
     manager = mp.Manager()
     results = manager.dict()
-    mp.spawn(_ddp_worker, args=(2, port, exchange, results, error_feedback), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(2, port, exchange, results, error_feedback, codec), nprocs=2, join=True)
     (p0, sent, fp32, residuals), (p1, _, _, _) = results[0], results[1]
     assert residuals == (1 if error_feedback else 0)  # one bucket: one residual kept
     for a, b in zip(p0, p1):
         assert torch.equal(a, b)  # every rank decodes the same bytes
+    return sent, fp32
+
+
+@pytest.mark.parametrize("error_feedback", [False, True])
+@pytest.mark.parametrize("exchange", ["all-gather", "reduce-scatter"])
+def test_ddp_hook_on_two_gloo_processes(exchange, error_feedback):
+    sent, fp32 = _run_ddp(exchange, error_feedback, "dt8")
     limit = 0.26 if exchange == "reduce-scatter" else 0.52
     assert sent <= limit * fp32, (sent, fp32)
+
+
+def test_ddp_hook_with_sign1_and_error_feedback():
+    # One bit per value and two floats per chunk: 98 bytes per step against fp32's 2600.
+    sent, fp32 = _run_ddp("reduce-scatter", True, "sign1")
+    assert sent <= 0.04 * fp32, (sent, fp32)
 
 
 def test_ddp_hook_refuses_bad_names():

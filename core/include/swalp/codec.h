@@ -9,6 +9,9 @@
 //   fp8e5m2  OCP E5M2 bit patterns (finite), magnitudes / 57344
 // Rounding to the neighbouring magnitudes: nearest (ties to the even table index) or
 // stochastic (up iff the top 24 Philox bits of (seed, stream, index) < fraction * 2^24).
+//   sign1    one bit per value (its sign) and two float32 scales per block, the means of the
+//            block's non-negative and of its negative values (Seide et al. 2014); codes pack 8
+//            values per byte. Biased: use it with error feedback. No stochastic form.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +21,7 @@
 
 namespace swalp {
 
-enum class CodecKind { kDynamicTree, kStaticTree, kLinear8, kFp8E4M3, kFp8E5M2 };
+enum class CodecKind { kDynamicTree, kStaticTree, kLinear8, kFp8E4M3, kFp8E5M2, kSign1 };
 
 struct Codec {
   CodecKind kind;
@@ -39,14 +42,22 @@ struct Codec {
   std::vector<int32_t> nearest;
 };
 
-// "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2"; throws InvalidInput naming the accepted ones.
+// "dt8" | "st8" | "int8" | "fp8e4m3" | "fp8e5m2" | "sign1"; throws InvalidInput naming the
+// accepted ones. sign1's tables are empty (it has no magnitudes).
 const Codec& codec_by_name(const std::string& name);
 const std::vector<std::string>& codec_names();
 
+// The bytes of codes and the number of scales a message of n values has: one code byte per
+// value and one scale per block for the 8-bit codecs; (n + 7) / 8 bytes and two scales per
+// block for sign1. `block` 0 is one block for the whole message.
+size_t encoded_code_bytes(const Codec& codec, size_t n);
+size_t encoded_scale_count(const Codec& codec, size_t n, size_t block);
+
 struct EncodedMessage {
-  std::vector<uint8_t> codes;  // one per value
-  std::vector<float> scales;   // one per block: the block's absolute maximum
+  std::vector<uint8_t> codes;  // one per value (sign1: one bit per value)
+  std::vector<float> scales;   // one per block, the block's absolute maximum (sign1: two)
   size_t block = 0;            // values per block (the last block may be shorter)
+  size_t values = 0;           // values encoded
   size_t wire_bytes() const { return codes.size() + 4 * scales.size(); }
 };
 
@@ -56,7 +67,8 @@ struct EncodeOptions {
   uint64_t seed = 0, stream = 0;
 };
 
-// Throws InvalidInput for NaN or Inf values (a scale cannot represent them). SIMD table lookups,
+// Throws InvalidInput for NaN or Inf values (a scale cannot represent them), and for stochastic
+// sign1 (it has no stochastic form). SIMD table lookups,
 // split over the OpenMP threads; the codes do not depend on the thread count.
 void encode(const Codec& codec, const float* values, size_t n, const EncodeOptions& options,
             EncodedMessage& out);
