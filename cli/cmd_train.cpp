@@ -24,6 +24,7 @@
 #include "training_progress.h"
 #ifdef SWALP_HAVE_MPI
 #include "distributed/mpi_exchange.h"
+#include "train_model_parallel.h"
 #endif
 
 namespace swalp::cli {
@@ -114,10 +115,33 @@ void register_train(CLI::App& app) {
       cmd->add_option("--format", args.format, "One format for every quantity (e.g. bfp:8)");
   cmd->add_option("--threads", args.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::Range(0, 1024));
+  // Model parallelism: not config.toml settings (a model-parallel run has no checkpoint).
+  cmd->add_flag(
+      "--model-parallel", args.model_parallel,
+      "Split-MLP model parallelism over MPI (run under mpirun -np N): the hidden layers split "
+      "by units, activations all-gathered and errors reduce-scattered through --act-codec");
+  CLI::Option* hidden_flag =
+      cmd->add_option("--hidden", args.hidden, "Model parallel: units of each hidden layer")
+          ->capture_default_str();
+  CLI::Option* act_codec_flag =
+      cmd->add_option("--act-codec", args.act_codec,
+                      "Model parallel: fp32 | dt8 | st8 | int8 | fp8e4m3 | fp8e5m2 | sign1")
+          ->capture_default_str();
+  CLI::Option* act_block_flag =
+      cmd->add_option("--act-block", args.act_block,
+                      "Model parallel: values per scale (0: one per message)")
+          ->capture_default_str();
   cmd->add_option("--stop-after", args.stop_after,
                   "Stop after this many epochs of this call (as if killed)")
       ->check(CLI::Range(0, 1000000));
-  cmd->callback([flags, format_flag] {
+  cmd->callback([flags, format_flag, hidden_flag, act_codec_flag, act_block_flag] {
+    if (!args.model_parallel)
+      for (const CLI::Option* flag : {hidden_flag, act_codec_flag, act_block_flag})
+        if (flag->count() > 0) throw InvalidInput(flag->get_name() + " needs --model-parallel");
+    if (args.model_parallel && (!args.resume.empty() || args.stop_after > 0))
+      throw InvalidInput(
+          "--model-parallel runs keep no checkpoint: --resume and --stop-after cannot be "
+          "combined with it");
     std::string dir = args.out;
     if (!args.resume.empty()) {
       for (const auto& [setting, flag] : flags)
@@ -150,6 +174,16 @@ void register_train(CLI::App& app) {
                  target);
     // Validate before anything is written to the run directory.
     engine::validate(args.options);
+    if (args.model_parallel) {
+#ifdef SWALP_HAVE_MPI
+      run_model_parallel(args, dir);
+      return;
+#else
+      throw InvalidInput(
+          "--model-parallel needs MPI, and this build has none: install libopenmpi-dev and "
+          "openmpi-bin (Debian) and rebuild");
+#endif
+    }
     engine::make_model(args.options.model, {}, args.data.rfind("cifar", 0) == 0 ? 3 : 1,
                        args.data.rfind("cifar100", 0) == 0 ? 100 : 10);  // validates the name
     const bool writer = start_data_parallel(args);  // rank 0 (or the only process) writes

@@ -22,6 +22,12 @@ struct TrainArgs {
   bool data_parallel = false, error_feedback = false;
   std::string grad_codec = "fp32", grad_exchange = "all-gather";
   uint64_t grad_block = 0;
+  // Model parallel (under mpirun, train_model_parallel.h): hidden units of each split layer, the
+  // codec of the exchanged activations and errors, values per scale. Not config.toml settings.
+  bool model_parallel = false;
+  int hidden = 512;
+  std::string act_codec = "fp32";
+  uint64_t act_block = 0;
 };
 
 // One setting of a run: its config.toml key (quant.* keys live in the [quant] table), its flag
