@@ -3,6 +3,8 @@
 // conveniences (dtype checks, numpy, autograd, optimizers) live in the swalp package.
 #include <torch/extension.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "swalp/format.h"
 #include "swalp/quantize.h"
 #include "swalp/torch/quantize_tensor.h"
+#include "zipml/optimal_levels.h"
 
 namespace py = pybind11;
 
@@ -82,6 +85,32 @@ void decode(const at::Tensor& codes, const at::Tensor& scales, const std::string
                 out.data_ptr<float>(), accumulate);
 }
 
+// ZipML's variance-optimal levels (engine/zipml/optimal_levels.h) for the values of a float32
+// tensor, in the tensor's own range: `count` levels, the first its minimum, the last its maximum.
+std::vector<double> optimal_levels(const at::Tensor& values, int count, int bins) {
+  if (values.scalar_type() != at::kFloat || !values.device().is_cpu())
+    throw swalp::InvalidInput("optimal_levels: expected a float32 CPU tensor");
+  if (count < 2 || bins < 2)
+    throw swalp::InvalidInput("optimal_levels: need at least 2 levels and 2 bins");
+  const at::Tensor x = values.contiguous();
+  const float* v = x.data_ptr<float>();
+  const size_t n = size_t(x.numel());
+  if (n == 0) throw swalp::InvalidInput("optimal_levels: the tensor is empty");
+  double lo = v[0], hi = v[0];
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) throw swalp::InvalidInput("optimal_levels: non-finite value");
+    lo = std::min(lo, double(v[i])), hi = std::max(hi, double(v[i]));
+  }
+  if (!(hi > lo)) return {lo, hi};
+  std::vector<double> scaled(n);
+  for (size_t i = 0; i < n; ++i) scaled[i] = (double(v[i]) - lo) / (hi - lo);
+  std::vector<double> levels = swalp::zipml::optimal_levels_histogram(scaled, count, bins);
+  for (double& l : levels) l = lo + l * (hi - lo);
+  levels.front() = lo;  // exact ends: every value lies between two levels
+  levels.back() = hi;
+  return levels;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_swalp, m) {
@@ -146,6 +175,7 @@ PYBIND11_MODULE(_swalp, m) {
   m.def("format_table", &format_table);
   m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
   m.def("codec_names", &swalp::codec_names);
+  m.def("optimal_levels", &optimal_levels, py::arg("values"), py::arg("count"), py::arg("bins"));
   m.def("encode", &encode, py::arg("values"), py::arg("codec"), py::arg("stochastic"),
         py::arg("seed"), py::arg("stream"), py::arg("block"));
   m.def("decode", &decode, py::arg("codes"), py::arg("scales"), py::arg("codec"), py::arg("block"),

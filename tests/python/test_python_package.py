@@ -292,3 +292,26 @@ def test_ddp_hook_refuses_bad_names():
         swalp.distributed.compression_hook("dt9")
     with pytest.raises(ValueError, match="all-gather, reduce-scatter"):
         swalp.distributed.compression_hook("dt8", exchange="ring")
+
+
+def test_zipml_optimal_levels_for_weights():
+    w = torch.from_numpy(random_values(1 << 14, seed=21, scale=0.05))
+    for bits in (2, 3, 4):
+        uniform, optimal = swalp.zipml.uniform_levels(w, bits), swalp.zipml.optimal_levels(w, bits)
+        assert len(optimal) == 2 ** bits and optimal[0] == w.min() and optimal[-1] == w.max()
+        # Gaussian weights crowd the middle of their range: the optimal levels follow them.
+        assert swalp.zipml.rounding_variance(w, optimal) < 0.8 * swalp.zipml.rounding_variance(w, uniform)
+    levels = swalp.zipml.optimal_levels(w, 3)
+    draws = torch.stack([swalp.zipml.quantize_to_levels(w, levels, seed=s) for s in range(200)])
+    assert torch.isin(draws[0].double(), levels.float().double()).all()  # every value on a level
+    spread = (levels[1:] - levels[:-1]).max().item()
+    assert (draws.mean(0) - w).abs().max().item() < 5 * spread / 2 / 200 ** 0.5  # unbiased
+    assert torch.equal(draws[3], swalp.zipml.quantize_to_levels(w, levels, seed=3))  # seeded
+    with pytest.raises(TypeError, match="float64"):
+        swalp.zipml.optimal_levels(w.double(), 3)
+    with pytest.raises(ValueError, match="1..8"):
+        swalp.zipml.optimal_levels(w, 9)
+    with pytest.raises(ValueError, match="span the values"):
+        swalp.zipml.quantize_to_levels(w, levels[1:-1])
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        swalp.zipml.uniform_levels(torch.tensor([1.0, float("nan")]), 2)
