@@ -5,19 +5,18 @@ each rank put on the wire.
     python3 python/examples/ddp_compression.py [--epochs 3] [--limit 30000]
 """
 import argparse
-import gzip
 import socket
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
+import fashion_mnist  # the examples' data loader, beside this file
 import swalp
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+parser.add_argument("--data", default=fashion_mnist.DEFAULT_DIR)
 parser.add_argument("--epochs", type=int, default=3)
 parser.add_argument("--limit", type=int, default=30000)
 parser.add_argument("--codec", default="dt8")
@@ -25,11 +24,8 @@ parser.add_argument("--lr", type=float, default=0.02)
 
 
 def load(data, split, limit=None):
-    with gzip.open(f"{data}/{split}-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:limit]
-    with gzip.open(f"{data}/{split}-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)[:limit]
-    return (torch.from_numpy(x.astype(np.float32)) / 255 - 0.286) / 0.353, torch.from_numpy(y.astype(np.int64))
+    x, y = fashion_mnist.load(data, split, limit)
+    return x.flatten(1), y
 
 
 def worker(rank, world, port, args, exchange, results):

@@ -7,17 +7,16 @@ variance of the weights, per model, bit width and kind of levels.
     python3 python/examples/optimal_levels_weights.py [--epochs 3] [--draws 3]
 """
 import argparse
-import gzip
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import fashion_mnist  # the examples' data loader, beside this file
 import swalp
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+parser.add_argument("--data", default=fashion_mnist.DEFAULT_DIR)
 parser.add_argument("--epochs", type=int, default=3)
 parser.add_argument("--limit", type=int, default=60000)
 parser.add_argument("--draws", type=int, default=3)
@@ -26,16 +25,8 @@ args = parser.parse_args()
 torch.set_num_threads(2)
 
 
-def load(split):
-    with gzip.open(f"{args.data}/{split}-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(f"{args.data}/{split}-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return (torch.from_numpy(x.astype(np.float32)) / 255 - 0.286) / 0.353, torch.from_numpy(y.astype(np.int64))
-
-
-train_x, train_y = [t[:args.limit] for t in load("train")]
-test_x, test_y = load("t10k")
+train_x, train_y = fashion_mnist.load(args.data, "train", args.limit)
+test_x, test_y = fashion_mnist.load(args.data, "t10k")
 
 
 class LeNet(nn.Module):

@@ -5,19 +5,18 @@ fp32 average of the low-precision iterates). Prints the table of test errors and
     python3 python/examples/swalp_fashion_mnist.py [--epochs 6] [--limit 60000]
 """
 import argparse
-import gzip
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 
+import fashion_mnist  # the examples' data loader, beside this file
 import swalp
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+parser.add_argument("--data", default=fashion_mnist.DEFAULT_DIR)
 parser.add_argument("--epochs", type=int, default=6)
 parser.add_argument("--swa-start", type=int, default=4)
 parser.add_argument("--limit", type=int, default=60000)
@@ -26,16 +25,8 @@ args = parser.parse_args()
 torch.set_num_threads(2)
 
 
-def load(split):
-    with gzip.open(f"{args.data}/{split}-images-idx3-ubyte.gz") as f:
-        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
-    with gzip.open(f"{args.data}/{split}-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8)
-    return (torch.from_numpy(x.astype(np.float32)) / 255 - 0.286) / 0.353, torch.from_numpy(y.astype(np.int64))
-
-
-train_x, train_y = [t[:args.limit] for t in load("train")]
-test_x, test_y = load("t10k")
+train_x, train_y = fashion_mnist.load(args.data, "train", args.limit)
+test_x, test_y = fashion_mnist.load(args.data, "t10k")
 
 
 class LeNet(nn.Module):  # activations and errors quantized after each ReLU (SWALP's placement)

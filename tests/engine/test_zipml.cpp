@@ -19,6 +19,13 @@
 namespace swalp::zipml {
 namespace {
 
+// Labels sign(a.w_true + noise) of the synthetic regression data (separable when noise = 0).
+Dataset classification_data(int64_t n, int64_t d, double noise, uint64_t seed) {
+  Dataset data = synthetic_regression(n, d, noise, seed);
+  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  return data;
+}
+
 TEST(PackedSamples, EveryWidthDecodesToANeighbouringLevel) {
   const Dataset data = synthetic_regression(64, 37, 0.1, 5);  // 37: planes do not divide d
   for (int bits = 1; bits <= 8; ++bits)
@@ -151,8 +158,7 @@ TEST(LinearSgd, LogisticWithChebyshevCopiesAndHingeWithRefetching) {
     for (int k = 3; k >= 0; --k) p = p * t + c[k];
     EXPECT_NEAR(p, 1 / (1 + std::exp(t)), 0.04) << t;  // degree 3: measured max 0.0351
   }
-  Dataset data = synthetic_regression(2000, 10, 0.5, 9);
-  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  const Dataset data = classification_data(2000, 10, 0.5, 9);
   SgdOptions o;
   o.l2 = 0.05;  // keeps the margins inside the polynomial's range [-6, 6]
   o.chebyshev_range = 6;
@@ -222,8 +228,7 @@ TEST(LinearSgd, CompactAndIndependentStorageTrainIdentically) {
 TEST(LinearSgd, LogisticOnSeparableDataStaysInsideTheChebyshevRange) {
   // Separable labels and no regularization: the weights grow until most margins leave [-4, 4],
   // where the polynomial is meaningless (it overflowed before margins were checked).
-  Dataset data = synthetic_regression(2000, 20, 0.0, 12);
-  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  const Dataset data = classification_data(2000, 20, 0.0, 12);
   SgdOptions o;
   o.loss = Loss::kLogistic;
   o.epochs = 6;
@@ -241,8 +246,7 @@ TEST(LinearSgd, LogisticOnSeparableDataStaysInsideTheChebyshevRange) {
 }
 
 TEST(LinearSgd, HoeffdingBoundRefetchesLessThanTheWorstCase) {
-  Dataset data = synthetic_regression(2000, 50, 0.1, 13);
-  for (float& y : data.y) y = y > 0 ? 1.0f : -1.0f;
+  const Dataset data = classification_data(2000, 50, 0.1, 13);
   SgdOptions o;
   o.loss = Loss::kHinge;
   o.method = Method::kDoubleSampling;
