@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "quantize_timing.h"
 #include "swalp/error.h"
+#include "swalp/text.h"
 #ifdef SWALP_HAVE_CUDA
 #include "quantize_timing_cuda.h"
 #endif
@@ -25,9 +26,8 @@ struct BenchArgs {
 BenchArgs args;  // filled by CLI11 when `bench quantize` runs
 
 // The spellings a --format or --rounding value stands for ("all": every one benchmarked).
-bool is_all(std::string text) {  // spelled in any case, as format names are
-  for (char& ch : text) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return text == "all";
+bool is_all(const std::string& text) {  // spelled in any case, as format names are
+  return ascii_lower(text) == "all";
 }
 std::vector<std::string> formats_of(const std::string& format) {
   return is_all(format) ? bench::bench_format_spellings() : std::vector<std::string>{format};

@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "swalp/codec.h"
 #include "swalp/error.h"
+#include "swalp/text.h"
 #ifdef SWALP_HAVE_TORCH
 #include <ATen/ATen.h>
 
@@ -62,8 +63,7 @@ const char* const kDataKinds[] = {"normal", "uniform", "laplace", "gradients"};
 
 // A --data name in any case, or InvalidInput listing the accepted ones.
 std::string data_kind(const std::string& name) {
-  std::string lower = name;
-  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string lower = ascii_lower(name);
   for (const char* kind : kDataKinds)
     if (lower == kind) return lower;
   throw InvalidInput("bad data '" + name + "'; accepted: normal, uniform, laplace, gradients");

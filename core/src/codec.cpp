@@ -1,7 +1,6 @@
 #include "swalp/codec.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 #include "swalp/codes.h"
 #include "swalp/error.h"
 #include "swalp/rng.h"
+#include "swalp/text.h"
 
 namespace swalp {
 
@@ -137,8 +137,7 @@ const Codec& codec_by_name(const std::string& name) {
                                             make_codec(CodecKind::kFp8E4M3, "fp8e4m3"),
                                             make_codec(CodecKind::kFp8E5M2, "fp8e5m2"),
                                             Codec{CodecKind::kSign1, "sign1", {}, {}, {}, {}, {}}};
-  std::string lower = name;  // spelled in any case, as format names are
-  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string lower = ascii_lower(name);  // spelled in any case, as format names are
   for (const Codec& c : codecs)
     if (c.name == lower) return c;
   throw InvalidInput("bad codec '" + name + "'; accepted: dt8, st8, int8, fp8e4m3, fp8e5m2, sign1");

@@ -8,6 +8,7 @@
 
 #include "swalp/decimal.h"
 #include "swalp/error.h"
+#include "swalp/text.h"
 
 namespace swalp {
 
@@ -60,12 +61,7 @@ struct MxElementEntry {
 constexpr MxElementEntry kMxElements[] = {{"fp8e4m3", 8}, {"fp8e5m2", 15}, {"fp6e3m2", 4},
                                           {"fp6e2m3", 2}, {"fp4e2m1", 2},  {"int8", 0}};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;

@@ -1,9 +1,9 @@
 #include "swalp/rounding.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "swalp/error.h"
+#include "swalp/text.h"
 
 namespace swalp {
 
@@ -36,9 +36,7 @@ const std::vector<Rounding>& all_roundings() {
 }
 
 Rounding parse_rounding(std::string_view spelling) {
-  std::string text(spelling);
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string text = ascii_lower(spelling);
   std::string accepted;
   for (const auto& entry : kRoundings) {
     if (text == entry.name) return entry.rounding;
