@@ -36,7 +36,8 @@ __attribute__((target_clones("avx2", "default"))) void IntervalSamples::decode_r
     lower_.row_codes(i, lower_codes_.data());
     cached_row_ = i;
   }
-  codes_ = lower_codes_;
+  codes_.resize(size_t(d_));
+  const uint8_t* lower = lower_codes_.data();
   const uint8_t* bits = up_[size_t(copy)].data();
   const uint64_t first = uint64_t(i * d_);
   const size_t total_bytes = up_[size_t(copy)].size();
@@ -51,13 +52,13 @@ __attribute__((target_clones("avx2", "default"))) void IntervalSamples::decode_r
     uint64_t spread = (eight * 0x0101010101010101ULL) & 0x8040201008040201ULL;
     spread = ((spread + 0x7F7F7F7F7F7F7F7FULL) & 0x8080808080808080ULL) >> 7;
     uint64_t lanes;
-    std::memcpy(&lanes, codes_.data() + j, 8);
+    std::memcpy(&lanes, lower + j, 8);
     lanes += spread;
     std::memcpy(codes_.data() + j, &lanes, 8);
   }
   for (; j < d_; ++j) {
     const uint64_t index = first + uint64_t(j);
-    codes_[size_t(j)] += uint8_t((bits[index >> 3] >> (index & 7)) & 1);
+    codes_[size_t(j)] = uint8_t(lower[j] + ((bits[index >> 3] >> (index & 7)) & 1));
   }
   lower_.values_of_codes(codes_.data(), out);
 }
