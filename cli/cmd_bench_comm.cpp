@@ -122,6 +122,9 @@ void register_bench_comm(CLI::App& bench) {
     const double encode_gbps = gb / encode_s, decode_gbps = gb / decode_s;
     const double round_trip_gbps = gb / (encode_s + decode_s), copy_gbps = gb / copy_s;
     const double parallel_copy_gbps = gb / parallel_copy_s;
+    char stochastic_text[40] = "no stochastic form";
+    if (has_stochastic)
+      std::snprintf(stochastic_text, sizeof stochastic_text, "stochastic %.2f", gb / stochastic_s);
     if (print)
       std::printf(
           "codec %s on %zu floats, %s (GB/s of fp32 input, %d threads): encode %.2f "
@@ -130,11 +133,9 @@ void register_bench_comm(CLI::App& bench) {
           a.codec.c_str(), n,
           a.block ? ("one scale per " + std::to_string(a.block) + " values").c_str()
                   : "one scale per message",
-          omp_get_max_threads(), encode_gbps,
-          has_stochastic ? ("stochastic " + std::to_string(gb / stochastic_s).substr(0, 4)).c_str()
-                         : "no stochastic form",
-          decode_gbps, round_trip_gbps, 100 * round_trip_gbps / copy_gbps, copy_gbps,
-          100 * round_trip_gbps / parallel_copy_gbps, parallel_copy_gbps);
+          omp_get_max_threads(), encode_gbps, stochastic_text, decode_gbps, round_trip_gbps,
+          100 * round_trip_gbps / copy_gbps, copy_gbps, 100 * round_trip_gbps / parallel_copy_gbps,
+          parallel_copy_gbps);
     summary["block"] = a.block;
     summary["encode_gbps"] = encode_gbps;
     summary["stochastic_encode_gbps"] =

@@ -61,8 +61,6 @@ struct MxElementEntry {
 constexpr MxElementEntry kMxElements[] = {{"fp8e4m3", 8}, {"fp8e5m2", 15}, {"fp6e3m2", 4},
                                           {"fp6e2m3", 2}, {"fp4e2m1", 2},  {"int8", 0}};
 
-std::string lower(std::string_view s) { return ascii_lower(s); }
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;
   std::string part;
@@ -153,7 +151,7 @@ std::string accepted_format_spellings() {
 }
 
 Format parse_format(std::string_view spelling) {
-  std::string text = lower(spelling);
+  std::string text = ascii_lower(spelling);
   for (const FormatAlias& a : kAliases)
     if (text == a.alias) text = a.name;
   const auto parts = split(text, ':');

@@ -68,6 +68,9 @@ class SliceExchange {
     std::vector<std::vector<uint8_t>> in_codes(static_cast<size_t>(size_));
     std::vector<std::vector<float>> in_floats(static_cast<size_t>(size_));
     std::vector<MPI_Request> requests;
+    // Each request's handle is written at once, so a pointer into the vector is used only
+    // before the next one grows it.
+    auto next_request = [&requests] { return &requests.emplace_back(); };
     EncodeOptions o;
     o.block = block_;
     const size_t code_bytes = codec_ ? encoded_code_bytes(*codec_, n) : 0;
@@ -76,32 +79,30 @@ class SliceExchange {
       const size_t u = size_t(w);
       if (codec_) encode(*codec_, pieces[u].data_ptr<float>(), n, o, out[u]);
       if (w == rank_) continue;
-      requests.resize(requests.size() + 4);
-      MPI_Request* r = &requests[requests.size() - 4];
       if (codec_) {
         in_codes[u].resize(code_bytes);
         in_floats[u].resize(scales);
         check_mpi(MPI_Irecv(in_codes[u].data(), int(code_bytes), MPI_UNSIGNED_CHAR, w, 2,
-                            MPI_COMM_WORLD, &r[0]),
+                            MPI_COMM_WORLD, next_request()),
                   "Irecv");
-        check_mpi(
-            MPI_Irecv(in_floats[u].data(), int(scales), MPI_FLOAT, w, 3, MPI_COMM_WORLD, &r[1]),
-            "Irecv");
+        check_mpi(MPI_Irecv(in_floats[u].data(), int(scales), MPI_FLOAT, w, 3, MPI_COMM_WORLD,
+                            next_request()),
+                  "Irecv");
         check_mpi(MPI_Isend(out[u].codes.data(), int(code_bytes), MPI_UNSIGNED_CHAR, w, 2,
-                            MPI_COMM_WORLD, &r[2]),
+                            MPI_COMM_WORLD, next_request()),
                   "Isend");
-        check_mpi(
-            MPI_Isend(out[u].scales.data(), int(scales), MPI_FLOAT, w, 3, MPI_COMM_WORLD, &r[3]),
-            "Isend");
+        check_mpi(MPI_Isend(out[u].scales.data(), int(scales), MPI_FLOAT, w, 3, MPI_COMM_WORLD,
+                            next_request()),
+                  "Isend");
         if (bytes) *bytes += out[u].wire_bytes();
       } else {
         in_floats[u].resize(n);
-        check_mpi(MPI_Irecv(in_floats[u].data(), int(n), MPI_FLOAT, w, 2, MPI_COMM_WORLD, &r[0]),
-                  "Irecv");
         check_mpi(
-            MPI_Isend(pieces[u].data_ptr<float>(), int(n), MPI_FLOAT, w, 2, MPI_COMM_WORLD, &r[1]),
-            "Isend");
-        requests.resize(requests.size() - 2);
+            MPI_Irecv(in_floats[u].data(), int(n), MPI_FLOAT, w, 2, MPI_COMM_WORLD, next_request()),
+            "Irecv");
+        check_mpi(MPI_Isend(pieces[u].data_ptr<float>(), int(n), MPI_FLOAT, w, 2, MPI_COMM_WORLD,
+                            next_request()),
+                  "Isend");
         if (bytes) *bytes += 4 * n;
       }
     }
