@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -73,6 +74,8 @@ Example parse_line(const std::string& text, const std::string& where) {
 }  // namespace
 
 Dataset read_libsvm(const std::string& path, bool classification) {
+  if (std::filesystem::is_directory(path))
+    throw InvalidInput("cannot read LIBSVM file '" + path + "': it is a directory");
   std::ifstream in(path);
   if (!in) throw InvalidInput("cannot read LIBSVM file '" + path + "': " + std::strerror(errno));
   std::vector<Example> examples;

@@ -31,6 +31,11 @@ check "two workers" grep -q '"workers": 2' "$work/dt8/summary.json"
 small=(train --model-parallel --data synthetic --limit-train 200 --limit-test 100 --epochs 1)
 expect_error "hidden not a multiple of the workers" 2 "must be a positive multiple of the 3 workers" \
   "${mpi[@]}" -np 3 "$swalp" "${small[@]}" --out "$work/x"
+expect_error "hidden 0" 2 "--hidden 0 must be a positive multiple" "$swalp" "${small[@]}" --hidden 0 \
+  --out "$work/h0"
+expect_error "negative hidden" 2 "--hidden -8 must be a positive multiple" "$swalp" "${small[@]}" \
+  --hidden -8 --out "$work/h1"
+expect_error "unwritable run directory" 1 "cannot" "$swalp" "${small[@]}" --out /proc/swalp-mp
 expect_error "bad activation codec" 2 "accepted: dt8, st8, int8, fp8e4m3, fp8e5m2, sign1" \
   "$swalp" "${small[@]}" --act-codec dt9 --out "$work/y"
 expect_error "codec without --model-parallel" 2 "--act-codec needs --model-parallel" \

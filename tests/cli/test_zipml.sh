@@ -39,6 +39,12 @@ awk 'BEGIN { srand(3); for (i = 0; i < 300; i++) { a = rand() - 0.5; b = rand() 
 check "libsvm data trains" grep -q 'LIBSVM .*data.svm, n=300, d=4' "$work/s.txt"
 printf '1 1:0.5\n-1 2:0.1\n1 1:x\n' > "$work/bad.svm"
 expect_error "malformed libsvm line" 2 "bad.svm line 3: bad value in '1:x'" "$swalp" zipml --data "libsvm:$work/bad.svm"
+expect_error "libsvm directory" 2 "it is a directory" "$swalp" zipml --data "libsvm:$work"
+: > "$work/empty.svm"
+expect_error "empty libsvm file" 2 "holds no examples" "$swalp" zipml --data "libsvm:$work/empty.svm"
+expect_error "refetch failure NaN" 2 "--refetch-failure" "$swalp" zipml --refetch-failure nan
+expect_error "negative refetch failure" 2 "must be > 0" "$swalp" zipml --refetch-failure -0.1
+expect_error "Chebyshev range NaN" 2 "--chebyshev-range" "$swalp" zipml --chebyshev-range nan
 expect_error "missing libsvm file" 2 "cannot read LIBSVM file" "$swalp" zipml --data "libsvm:$work/none.svm"
 expect_error "bad storage" 2 "accepted: compact, independent" "$swalp" zipml --storage packed
 expect_error "bad refetch bound" 2 "accepted: worst, hoeffding" "$swalp" zipml --refetch-bound chernoff
