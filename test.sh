@@ -2,6 +2,9 @@
 # The whole test suite: installs what is missing, builds, and runs every test through ctest,
 # including the ml_dtypes oracle from a virtual environment inside the build folder.
 source "$(dirname "$0")/scripts/setup.sh"
+# Elapsed time after each phase, so a slow CI run shows where its time went.
+phase_done() { echo "swalp test.sh: $1 done at ${SECONDS}s" >&2; }
+phase_done "setup"
 
 venv="$SWALP_BUILD_DIR/venv"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ml_dtypes" 2>/dev/null; then
@@ -21,7 +24,9 @@ fi
 
 swalp_build -DSWALP_BUILD_TESTS=ON -DSWALP_ORACLE_PYTHON="$venv/bin/python" -DSWALP_PYTHON=ON \
   -DPython3_EXECUTABLE=/usr/bin/python3
+phase_done "build"
 (cd "$SWALP_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" "$@")
+phase_done "ctest"
 
 # `import swalp` (python/): pip-installed into a venv that sees Debian's python3-torch (numpy<2
 # and so ml_dtypes<0.5 there), from the extension the build above made, then its pytest suite
@@ -35,6 +40,7 @@ SWALP_PYTHON_BUILD_DIR="$SWALP_BUILD_DIR" \
   "$py_venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation "$SWALP_ROOT/python"
 (cd "$SWALP_BUILD_DIR" && SWALP_CLI="$SWALP_BUILD_DIR/cli/swalp" \
    "$py_venv/bin/python" -m pytest -q -p no:cacheprovider "$SWALP_ROOT/tests/python/test_python_package.py")
+phase_done "pytest"
 
 # The core and CLI tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build (build-sanitize/):
 # any report fails the run (-fno-sanitize-recover). SWALP_SKIP_SANITIZE=1 skips it.
@@ -51,12 +57,14 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
     core_targets+=("$t")
   done
   cmake --build "$sanitize_dir" --target "${core_targets[@]}" swalp
+  phase_done "sanitizer build"
   # The core tests and the CLI tests of the torch-free commands (quantize, formats, codecs,
   # theory, zipml) against the sanitized executable.
   # The out-of-memory message and the pipe-speed bar are checked in the optimized build only
   # (SWALP_SANITIZED: the sanitizer's allocator reports huge requests itself, and it is slow).
   (cd "$sanitize_dir" && SWALP_SANITIZED=1 \
      ctest --output-on-failure -j "$(nproc)" -L "core|cli")
+  phase_done "sanitized ctest"
 fi
 
 # The CUDA kernels and `swalp bench quantize --device cuda` compile wherever nvcc is
@@ -70,6 +78,7 @@ if [ "${SWALP_SKIP_CUDA:-0}" != 1 ] && [ -n "$nvcc_path" ]; then
   cmake --build "$cuda_dir" --target test_cuda_quantize swalp
   "$cuda_dir/tests/test_cuda_quantize"
   bash "$SWALP_ROOT/tests/cuda/test_bench_cuda.sh" "$cuda_dir/cli/swalp"
+  phase_done "CUDA build and tests"
 fi
 
 # The libFuzzer targets (clang, build-fuzz/), a short run of each over its seed corpus and the
@@ -77,4 +86,5 @@ fi
 # the long mode.
 if [ "${SWALP_SKIP_FUZZ:-0}" != 1 ]; then
   "$SWALP_ROOT/scripts/fuzz.sh" --seconds "${SWALP_FUZZ_SECONDS:-10}"
+  phase_done "fuzz"
 fi
