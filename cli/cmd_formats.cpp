@@ -23,6 +23,8 @@ void register_formats(CLI::App& app) {
                                            {"min_normal", f.min_normal},
                                            {"min_subnormal", f.min_subnormal},
                                            {"epsilon", f.epsilon},
+                                           {"saturating", f.saturating},
+                                           {"ml_dtypes", f.ml_dtypes},
                                            {"definition", f.definition}}
                                 .dump()
                                 .c_str());

@@ -1,5 +1,5 @@
-// CUDA kernels of quantize_cuda.h. Per element they follow core/src/ref/reference.cpp line for
-// line (double arithmetic, the same neighbours and tie rules), so the GPU gives the oracle's
+// CUDA kernels of quantize_cuda.h. Per element they call the oracle's own scalar rules
+// (core/src/ref/scalar_rounding.h, compiled for host and device), so the GPU gives the oracle's
 // bits, which the CPU kernels are tested to give too. Compiled with -fmad=false: no contraction.
 #include <cuda_runtime.h>
 #include <math_constants.h>
@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "../src/ref/scalar_rounding.h"
 #include "../src/scope_layout.h"
 #include "quantize_cuda.h"
 #include "swalp/codes.h"
@@ -25,22 +26,23 @@ namespace {
 
 // Everything a kernel needs, by value (no host pointers).
 struct Params {
-  int kind, rounding, scope_kind;
+  int kind, scope_kind;
+  Rounding rounding;
   uint64_t seed, stream, index_offset, n, cols, last_dim, block, blocks_per_row;
-  // float element (kFloat, kMx float elements)
-  int man_bits, emin;
-  double max_finite;
-  bool saturate;
+  detail::FloatRule element;  // kFloat, kMx float elements
   // fixed point
   double q, limit, limit_negative;
   // shared-scale formats
-  int bits, mx_emax;
+  int bits;
+  detail::MxScaleParams mx_scale;
   bool mx_int8;
 };
 
-constexpr int kNearest = int(Rounding::kNearest), kZero = int(Rounding::kZero),
-              kUp = int(Rounding::kUp), kDown = int(Rounding::kDown),
-              kStochastic = int(Rounding::kStochastic);
+using detail::floor_log2;
+using detail::grid_clamped;
+using detail::pick_neighbour;
+using detail::quantize_float_scalar;
+using detail::round_to_grid;
 
 __constant__ float c_dt8[128];
 
@@ -62,76 +64,6 @@ __device__ void philox_block(uint64_t seed, uint64_t stream, uint64_t block, uin
   out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
 }
 
-__device__ double pick_neighbour(double a, double lo, double hi, bool lo_even, int rounding,
-                                 bool negative, uint32_t bits) {
-  if (a == lo) return lo;
-  switch (rounding) {
-    case kNearest:
-      if (a - lo < hi - a) return lo;
-      if (a - lo > hi - a) return hi;
-      return lo_even ? lo : hi;
-    case kZero:
-      return lo;
-    case kUp:
-      return negative ? lo : hi;
-    case kDown:
-      return negative ? hi : lo;
-    case kStochastic: {
-      const double frac = (a - lo) / (hi - lo);
-      return double(bits >> 8) < frac * 16777216.0 ? hi : lo;
-    }
-  }
-  return lo;
-}
-
-__device__ double round_to_grid(double a, double q, int rounding, bool negative, uint32_t bits) {
-  const double steps = floor(a / q);
-  const double lo = steps * q;
-  return pick_neighbour(a, lo, lo + q, fmod(steps, 2.0) == 0.0, rounding, negative, bits);
-}
-
-__device__ bool rounds_away(int rounding, bool negative) {
-  if (rounding == kZero) return false;
-  if (rounding == kUp) return !negative;
-  if (rounding == kDown) return negative;
-  return true;
-}
-
-__device__ int floor_log2(double a) {
-  int exponent = 0;
-  frexp(a, &exponent);
-  return exponent - 1;
-}
-
-__device__ double quantize_float(const Params& p, double x, uint32_t bits) {
-  if (isnan(x)) return x;
-  const bool negative = signbit(x);
-  if (isinf(x)) return p.saturate ? copysign(p.max_finite, x) : x;
-  const double a = fabs(x);
-  if (a == 0) return x;
-  const int exponent = max(floor_log2(a), p.emin);
-  double r = round_to_grid(a, ldexp(1.0, exponent - p.man_bits), p.rounding, negative, bits);
-  if (r > p.max_finite)
-    r = (!p.saturate && rounds_away(p.rounding, negative)) ? CUDART_INF : p.max_finite;
-  return copysign(r, x);
-}
-
-__device__ double float_at_or_below(double v) {
-  float f = float(v);
-  if (double(f) > v) f = nextafterf(f, 0.0f);
-  return f;
-}
-
-__device__ double grid_clamped(double x, double q, double limit, double limit_negative,
-                               int rounding, uint32_t bits) {
-  if (isnan(x)) return x;
-  const bool negative = signbit(x);
-  const double bound = float_at_or_below(negative ? limit_negative : limit);
-  if (isinf(x)) return copysign(bound, x);
-  const double r = round_to_grid(fabs(x), q, rounding, negative, bits);
-  return copysign(fmin(r, bound), x);
-}
-
 __device__ uint64_t scope_of(const Params& p, uint64_t i) {
   switch (p.scope_kind) {
     case int(ScopeKind::kRow):
@@ -140,9 +72,10 @@ __device__ uint64_t scope_of(const Params& p, uint64_t i) {
       return i % p.cols;
     case int(ScopeKind::kBlock):
       return (i / p.last_dim) * p.blocks_per_row + (i % p.last_dim) / p.block;
-    default:
+    case int(ScopeKind::kTensor):
       return 0;
   }
+  return 0;
 }
 
 // One element of a shared-scale format whose scope maximum is m (finite, > 0).
@@ -158,11 +91,11 @@ __device__ float quantize_shared(const Params& p, float in, double m, uint32_t b
       break;
     }
     case int(FormatKind::kMx): {
-      const int scale_exp = min(max(floor_log2(m) - p.mx_emax, -127), 127);
+      const int scale_exp = detail::mx_scale_exponent(p.mx_scale, float(m));
       const double v = ldexp(x, -scale_exp);
       const double element =
           p.mx_int8 ? grid_clamped(v, 1.0 / 64, 127.0 / 64, 127.0 / 64, p.rounding, bits)
-                    : quantize_float(p, v, bits);
+                    : quantize_float_scalar(p.element, v, p.rounding, bits);
       y = ldexp(element, scale_exp);
       break;
     }
@@ -196,7 +129,7 @@ __device__ void for_block_of_four(const Params& p, PerElement&& f) {
   const uint64_t t = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const uint64_t block = first_block + t;
   uint32_t words[4] = {0, 0, 0, 0};
-  if (p.rounding == kStochastic) philox_block(p.seed, p.stream, block, words);
+  if (p.rounding == Rounding::kStochastic) philox_block(p.seed, p.stream, block, words);
   for (int k = 0; k < 4; ++k) {
     const uint64_t index = block * 4 + uint64_t(k);
     if (index < p.index_offset) continue;
@@ -209,7 +142,7 @@ __device__ void for_block_of_four(const Params& p, PerElement&& f) {
 __global__ void elementwise_kernel(Params p, const float* in, float* out) {
   for_block_of_four(p, [&](uint64_t i, uint32_t bits) {
     if (p.kind == int(FormatKind::kFloat))
-      out[i] = float(quantize_float(p, in[i], bits));
+      out[i] = float(quantize_float_scalar(p.element, in[i], p.rounding, bits));
     else  // fixed point
       out[i] = float(grid_clamped(in[i], p.q, p.limit, p.limit_negative, p.rounding, bits));
   });
@@ -262,7 +195,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
   const Format& f = spec.format;
   Params p{};
   p.kind = int(f.kind);
-  p.rounding = int(spec.rounding);
+  p.rounding = spec.rounding;
   p.seed = spec.seed;
   p.stream = spec.stream;
   p.index_offset = spec.index_offset;
@@ -272,10 +205,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
   p.last_dim = layout.last_dim;
   p.block = uint64_t(layout.scope.block);
   p.blocks_per_row = layout.blocks_per_row();
-  p.man_bits = f.element.man_bits;
-  p.emin = f.element.emin();
-  p.max_finite = f.element.max_finite();
-  p.saturate = f.element.saturate;
+  p.element = detail::float_rule(f.element);
   if (f.kind == FormatKind::kFixed) {
     p.q = std::ldexp(1.0, -f.frac_bits);
     const double half_range = std::ldexp(1.0, f.bits - 1) * p.q;
@@ -283,7 +213,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
     p.limit_negative = half_range;
   }
   p.bits = f.bits;
-  p.mx_emax = f.mx_emax;
+  p.mx_scale = detail::mx_scale_params(f);
   p.mx_int8 = f.mx_int8;
   return p;
 }
@@ -327,8 +257,11 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       elementwise_kernel<<<blocks_for(philox_blocks), kThreads, 0, stream>>>(p, in, out);
       check(cudaGetLastError(), "launch of the elementwise kernel");
       return;
-    default:
-      break;
+    case FormatKind::kBlockFloat:
+    case FormatKind::kMx:
+    case FormatKind::kInt:
+    case FormatKind::kDynamicTree:
+      break;  // the shared-scale kernels below
   }
   upload_tables();
   const uint64_t scopes = layout.num_scopes();

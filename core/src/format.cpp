@@ -13,16 +13,25 @@
 namespace swalp {
 
 // The one registry of named formats: name, exponent bits, mantissa bits, special values,
-// saturation, and what the name stands for. The parser, `swalp formats` and the tests all read it.
-#define SWALP_NAMED_FLOATS(X)                                                         \
-  X("bf16", 8, 7, kIeee, false, "float:8:7 (bfloat16)")                               \
-  X("fp16", 5, 10, kIeee, false, "float:5:10 (IEEE binary16)")                        \
-  X("tf32", 8, 10, kIeee, false, "float:8:10 (NVIDIA TensorFloat-32)")                \
-  X("fp8e5m2", 5, 2, kIeee, false, "float:5:2 (OCP FP8 E5M2, IEEE specials)")         \
-  X("fp8e4m3", 4, 3, kNanOnly, true, "OCP FP8 E4M3FN: no Inf, NaN = S.1111.111, sat") \
-  X("fp6e3m2", 3, 2, kNone, true, "OCP MX FP6 E3M2: no Inf/NaN, saturating")          \
-  X("fp6e2m3", 2, 3, kNone, true, "OCP MX FP6 E2M3: no Inf/NaN, saturating")          \
-  X("fp4e2m1", 2, 1, kNone, true, "OCP MX FP4 E2M1: no Inf/NaN, saturating")
+// saturation, what the name stands for, and the ml_dtypes type whose values agree (empty when
+// none: the ml_dtypes oracle test and `swalp formats --json` read this column).
+#define SWALP_NAMED_FLOATS(X)                                                                  \
+  X("bf16", 8, 7, kIeee, false, "float:8:7 (bfloat16)", "bfloat16")                            \
+  X("fp16", 5, 10, kIeee, false, "float:5:10 (IEEE binary16)", "float16")                      \
+  X("tf32", 8, 10, kIeee, false, "float:8:10 (NVIDIA TensorFloat-32)", "")                     \
+  X("fp8e5m2", 5, 2, kIeee, false, "float:5:2 (OCP FP8 E5M2, IEEE specials)", "float8_e5m2")   \
+  X("fp8e4m3", 4, 3, kNanOnly, true, "OCP FP8 E4M3FN: no Inf, NaN = S.1111.111, sat",          \
+    "float8_e4m3fn")                                                                           \
+  X("fp8e4m3fnuz", 4, 3, kFnuz, true, "FP8 E4M3FNUZ: bias 8, no Inf, no -0, NaN = 0x80, sat",  \
+    "float8_e4m3fnuz")                                                                         \
+  X("fp8e5m2fnuz", 5, 2, kFnuz, true, "FP8 E5M2FNUZ: bias 16, no Inf, no -0, NaN = 0x80, sat", \
+    "float8_e5m2fnuz")                                                                         \
+  X("fp6e3m2", 3, 2, kNone, true, "OCP MX FP6 E3M2: no Inf/NaN, saturating", "float6_e3m2fn")  \
+  X("fp6e2m3", 2, 3, kNone, true, "OCP MX FP6 E2M3: no Inf/NaN, saturating", "float6_e2m3fn")  \
+  X("fp4e2m1", 2, 1, kNone, true, "OCP MX FP4 E2M1: no Inf/NaN, saturating", "float4_e2m1fn")  \
+  X("e8m0", 8, 0, kE8m0, false,                                                                \
+    "OCP E8M0 scale: 2^-127..2^127, unsigned, no zero (0, <0 -> NaN), NaN = 0xFF",             \
+    "float8_e8m0fnu")
 
 namespace {
 
@@ -30,28 +39,45 @@ struct NamedFloat {
   const char* name;
   FloatFormat format;
   const char* definition;
+  const char* ml_dtypes;
 };
 
 const std::vector<NamedFloat>& named_floats() {
   static const std::vector<NamedFloat> table = {
-#define SWALP_NAMED_FLOAT_ENTRY(name, e, m, specials, sat, def) \
-  {name, FloatFormat{e, m, SpecialValues::specials, sat}, def},
+#define SWALP_NAMED_FLOAT_ENTRY(name, e, m, specials, sat, def, ml) \
+  {name, FloatFormat{e, m, SpecialValues::specials, sat}, def, ml},
       SWALP_NAMED_FLOATS(SWALP_NAMED_FLOAT_ENTRY)
 #undef SWALP_NAMED_FLOAT_ENTRY
   };
   return table;
 }
 
+const NamedFloat* find_named_float(std::string_view name) {
+  for (const auto& named : named_floats())
+    if (name == named.name) return &named;
+  return nullptr;
+}
+
 // The names torch and ml_dtypes give the same formats (values in range agree bit for bit;
-// swalp's saturating fp8e4m3 clamps where ml_dtypes' float8_e4m3fn cast overflows to NaN).
+// swalp's saturating FP8 formats clamp where ml_dtypes' casts overflow to NaN: `NAME:nosat`
+// is the ml_dtypes cast).
 struct FormatAlias {
   const char* alias;
   const char* name;
 };
-constexpr FormatAlias kAliases[] = {{"float32", "fp32"},          {"bfloat16", "bf16"},
-                                    {"float16", "fp16"},          {"float8_e4m3fn", "fp8e4m3"},
-                                    {"float8_e5m2", "fp8e5m2"},   {"float6_e3m2fn", "fp6e3m2"},
-                                    {"float6_e2m3fn", "fp6e2m3"}, {"float4_e2m1fn", "fp4e2m1"}};
+constexpr FormatAlias kAliases[] = {
+    {"float32", "fp32"},
+    {"bfloat16", "bf16"},
+    {"float16", "fp16"},
+    {"float8_e4m3fn", "fp8e4m3"},
+    {"float8_e5m2", "fp8e5m2"},
+    {"float8_e4m3fnuz", "fp8e4m3fnuz"},
+    {"float8_e5m2fnuz", "fp8e5m2fnuz"},
+    {"float8_e8m0fnu", "e8m0"},
+    {"float6_e3m2fn", "fp6e3m2"},
+    {"float6_e2m3fn", "fp6e2m3"},
+    {"float4_e2m1fn", "fp4e2m1"},
+};
 
 // MX element types (OCP MX v1.0): name and emax of the element.
 struct MxElementEntry {
@@ -114,6 +140,19 @@ std::string scope_spelling(const Scope& scope) {
   return "tensor";
 }
 
+constexpr const char* kMxScaleRuleNames[] = {"floor", "ceil", "even", "rceil"};
+
+MxScaleRule parse_mx_scale_rule(std::string_view spelling, const std::string& text) {
+  for (int i = 0; i < 4; ++i)
+    if (text == kMxScaleRuleNames[i]) return MxScaleRule(i);
+  fail(spelling, "MX scale rule '" + text + "' is not one of floor, ceil, even, rceil");
+}
+
+// The canonical spelling leaves out the default rule, so `mx:ELEM:blockN` stays as it was.
+std::string mx_scale_suffix(MxScaleRule rule) {
+  return rule == MxScaleRule::kFloor ? "" : std::string(":scale=") + kMxScaleRuleNames[int(rule)];
+}
+
 void expect_fields(std::string_view spelling, const std::vector<std::string>& parts, size_t lo,
                    size_t hi, const char* form) {
   if (parts.size() < lo || parts.size() > hi) fail(spelling, std::string("expected ") + form);
@@ -123,13 +162,15 @@ void expect_fields(std::string_view spelling, const std::vector<std::string>& pa
 
 int FloatFormat::emax() const {
   const int top_field = (1 << exp_bits) - 1;
-  const int max_field = specials == SpecialValues::kIeee ? top_field - 1 : top_field;
+  // IEEE gives its top field to Inf/NaN, E8M0 to NaN; the others keep finite codes there.
+  const bool top_reserved = specials == SpecialValues::kIeee || specials == SpecialValues::kE8m0;
+  const int max_field = top_reserved ? top_field - 1 : top_field;
   return max_field - bias();
 }
 
 double FloatFormat::max_finite() const {
   if (emax() < emin()) return std::ldexp(1.0 - std::ldexp(1.0, -man_bits), emin());
-  // E4M3FN loses only the all-ones mantissa of its top binade to NaN.
+  // E4M3FN loses only the all-ones mantissa of its top binade to NaN. (E8M0: 2^emax.)
   const int lost_ulps = specials == SpecialValues::kNanOnly ? 2 : 1;
   return std::ldexp(2.0 - lost_ulps * std::ldexp(1.0, -man_bits), emax());
 }
@@ -142,9 +183,11 @@ std::string accepted_format_spellings() {
   std::string out = "fp32";
   for (const auto& f : named_floats()) out += std::string(", ") + f.name;
   out +=
+      ", NAME:nosat (overflow to NaN/Inf as ml_dtypes' casts, for the formats above with NaN)"
       ", float:E:M, float:E:M:sat (E 1..8, M 0..23), fixed:WL:FL (WL 2..32, FL -64..64), "
-      "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|fp6e2m3|"
-      "fp4e2m1|int8, N 1..1048576, default 32), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
+      "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN][:scale=RULE] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|"
+      "fp6e2m3|fp4e2m1|int8, N 1..1048576, default 32, RULE floor|ceil|even|rceil, default "
+      "floor), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
       "SCOPE tensor|row|col|blockN; also";
   for (const FormatAlias& a : kAliases) out += std::string(" ") + a.alias;
   return out;
@@ -164,14 +207,21 @@ Format parse_format(std::string_view spelling) {
     format.spelling = "fp32";
     return format;
   }
-  for (const auto& named : named_floats()) {
-    if (head == named.name && parts.size() == 1) {
-      format.kind = FormatKind::kFloat;
-      format.element = named.format;
-      format.bits = 1 + named.format.exp_bits + named.format.man_bits;
-      format.spelling = named.name;
-      return format;
+  if (const NamedFloat* named = find_named_float(head)) {
+    expect_fields(spelling, parts, 1, 2, "NAME or NAME:nosat");
+    format.kind = FormatKind::kFloat;
+    format.element = named->format;
+    format.bits = format.element.has_sign() + format.element.exp_bits + format.element.man_bits;
+    format.spelling = named->name;
+    if (parts.size() == 2) {
+      if (parts[1] != "nosat") fail(spelling, "the 2nd field '" + parts[1] + "' must be 'nosat'");
+      if (!format.element.has_nan())
+        fail(spelling, head + " has no NaN or Inf to overflow to (it always saturates)");
+      // Already non-saturating formats (IEEE ones, e8m0) keep their own spelling.
+      if (format.element.saturate) format.spelling += ":nosat";
+      format.element.saturate = false;
     }
+    return format;
   }
   if (head == "float") {
     expect_fields(spelling, parts, 3, 4, "float:E:M or float:E:M:sat");
@@ -215,7 +265,7 @@ Format parse_format(std::string_view spelling) {
     return format;
   }
   if (head == "mx") {
-    expect_fields(spelling, parts, 2, 3, "mx:ELEM[:blockN]");
+    expect_fields(spelling, parts, 2, 4, "mx:ELEM[:blockN][:scale=RULE]");
     format.kind = FormatKind::kMx;
     format.scope = {ScopeKind::kBlock, 32};
     bool known = false;
@@ -236,8 +286,19 @@ Format parse_format(std::string_view spelling) {
       format.element.saturate = true;  // MX elements saturate (OCP MX v1.0), E5M2 included
       format.bits = 1 + format.element.exp_bits + format.element.man_bits;
     }
-    if (parts.size() == 3) format.scope = parse_scope(spelling, parts[2], true);
-    format.spelling = "mx:" + parts[1] + ":" + scope_spelling(format.scope);
+    // Optional fields: blockN, then scale=RULE.
+    size_t next = 2;
+    if (next < parts.size() && parts[next].rfind("scale=", 0) != 0)
+      format.scope = parse_scope(spelling, parts[next++], true);
+    if (next < parts.size()) {
+      const std::string& field = parts[next++];
+      if (field.rfind("scale=", 0) != 0)
+        fail(spelling, "'" + field + "' is not scale=RULE (RULE floor, ceil, even, rceil)");
+      format.mx_scale = parse_mx_scale_rule(spelling, field.substr(6));
+    }
+    if (next < parts.size()) fail(spelling, "expected mx:ELEM[:blockN][:scale=RULE]");
+    format.spelling =
+        "mx:" + parts[1] + ":" + scope_spelling(format.scope) + mx_scale_suffix(format.mx_scale);
     return format;
   }
   fail(spelling, "unknown format name '" + head + "'");
@@ -246,15 +307,20 @@ Format parse_format(std::string_view spelling) {
 bool names_scope(std::string_view spelling) {
   const Format format = parse_format(spelling);
   if (!format.shares_scale()) return false;
-  const size_t fields = size_t(std::count(spelling.begin(), spelling.end(), ':')) + 1;
-  return fields == (format.kind == FormatKind::kDynamicTree ? 2u : 3u);
+  const auto parts = split(ascii_lower(spelling), ':');
+  if (format.kind == FormatKind::kMx) return parts.size() > 2 && parts[2].rfind("scale=", 0) != 0;
+  return parts.size() == (format.kind == FormatKind::kDynamicTree ? 2u : 3u);
 }
 
 Format with_scope(const Format& format, Scope scope) {
   if (!format.shares_scale())
     throw InvalidInput("format '" + format.spelling + "' has no scope to set");
-  const std::string head = format.spelling.substr(0, format.spelling.rfind(':'));
-  return parse_format(head + ":" + scope_spelling(scope));
+  const auto parts = split(format.spelling, ':');  // canonical: head[:WL]:SCOPE[:scale=RULE]
+  std::string head = format.kind == FormatKind::kMx
+                         ? parts[0] + ":" + parts[1]
+                         : format.spelling.substr(0, format.spelling.rfind(':'));
+  const std::string rule = format.kind == FormatKind::kMx ? mx_scale_suffix(format.mx_scale) : "";
+  return parse_format(head + ":" + scope_spelling(scope) + rule);
 }
 
 std::vector<std::string> named_format_spellings() {
@@ -282,8 +348,15 @@ FormatInfo format_info(const Format& format) {
                          : f.has_nan() ? ", NaN, no Inf"
                                        : ", no Inf/NaN") +
                         (f.saturate ? ", saturating" : "");
-      for (const auto& named : named_floats())
+      for (const auto& named : named_floats()) {
         if (format.spelling == named.name) info.definition = named.definition;
+        if (format.spelling == named.name || format.spelling == std::string(named.name) + ":nosat")
+          info.ml_dtypes = named.ml_dtypes;
+      }
+      info.saturating = f.saturate;
+      if (format.spelling.size() > 6 &&
+          format.spelling.compare(format.spelling.size() - 6, 6, ":nosat") == 0)
+        info.definition += "; overflow to NaN (ml_dtypes' cast)";
       info.max_value = f.max_finite();
       info.min_normal = f.min_normal();
       info.min_subnormal = f.min_subnormal();
@@ -306,7 +379,8 @@ FormatInfo format_info(const Format& format) {
       info.min_normal = info.min_subnormal = info.epsilon = 1;
       break;
     case FormatKind::kMx:
-      info.definition = "OCP MX, E8M0 scale per " + format.scope_name();
+      info.definition = "OCP MX, E8M0 scale per " + format.scope_name() + ", " +
+                        kMxScaleRuleNames[int(format.mx_scale)] + " rule";
       info.scaled = true;
       if (format.mx_int8) {
         info.max_value = 127.0 / 64;
@@ -342,8 +416,11 @@ std::vector<FormatInfo> format_table() {
   std::vector<FormatInfo> table;
   for (const auto& name : named_format_spellings())
     table.push_back(format_info(parse_format(name)));
-  for (const char* example : {"float:4:3", "float:4:3:sat", "fixed:8:6", "bfp:8", "mx:fp8e4m3",
-                              "mx:fp4e2m1", "mx:int8", "int:8", "dt8"})
+  for (const char* example :
+       {"fp8e4m3:nosat", "fp8e4m3fnuz:nosat", "fp8e5m2fnuz:nosat", "float:4:3", "float:4:3:sat",
+        "fixed:8:6", "bfp:8", "mx:fp8e4m3", "mx:fp8e4m3:block32:scale=ceil",
+        "mx:fp8e4m3:block32:scale=even", "mx:fp8e4m3:block32:scale=rceil", "mx:fp4e2m1", "mx:int8",
+        "int:8", "dt8"})
     table.push_back(format_info(parse_format(example)));
   return table;
 }

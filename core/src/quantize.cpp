@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "cpu/kernel_params.h"
 #include "scope_layout.h"
@@ -64,8 +65,10 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset,
                             layout, in, out);
       return;
-    default:
-      break;
+    case FormatKind::kBlockFloat:
+    case FormatKind::kMx:
+    case FormatKind::kInt:
+      break;  // the scoped kernels below
   }
   ScopedJob job{};
   job.in = in, job.out = out, job.layout = layout, job.format = format;
@@ -78,9 +81,16 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     case FormatKind::kInt:
       job.kind = ScopedKind::kInt;
       break;
-    default:
+    case FormatKind::kMx:
       job.kind = format.mx_int8 ? ScopedKind::kMxInt8 : ScopedKind::kMxFloat;
+      job.mx_scale = mx_scale_params(format);
       if (!format.mx_int8) job.element = make_float_consts(format.element);
+      break;
+    case FormatKind::kIdentity:
+    case FormatKind::kFloat:
+    case FormatKind::kFixed:
+    case FormatKind::kDynamicTree:
+      throw std::logic_error("quantize: " + format.spelling + " took the scoped path");
   }
   job.kmax = scope_kmax(format, job.kind);
   if (!run_scoped(job))

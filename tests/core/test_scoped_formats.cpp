@@ -42,6 +42,13 @@ const char* const kScopedFormats[] = {"bfp:8",
                                       "mx:fp4e2m1:block16",
                                       "mx:int8",
                                       "mx:int8:block5",
+                                      "mx:fp8e4m3:scale=ceil",
+                                      "mx:fp8e5m2:block7:scale=even",
+                                      "mx:fp6e2m3:block8:scale=even",
+                                      "mx:fp4e2m1:block16:scale=rceil",
+                                      "mx:fp6e3m2:scale=rceil",
+                                      "mx:int8:scale=rceil",
+                                      "mx:int8:block5:scale=ceil",
                                       "int:8",
                                       "int:4:row",
                                       "int:3:col",
@@ -59,7 +66,11 @@ TEST(ScopedFormats, FastMatchesReferenceForEveryScopeAndRounding) {
   for (size_t c = 0; c < cols; ++c) data[3 * cols + c] = (c % 2) ? -0.0f : 0.0f;
   data[7 * cols + 11] = NAN;
   test::for_each_simd_target([&] {
-    for (const char* spelling : kScopedFormats)
+    // The list above, and every shared-scale row of the registry (so a new one is tested).
+    std::vector<std::string> spellings(std::begin(kScopedFormats), std::end(kScopedFormats));
+    for (const auto& row : format_table())
+      if (parse_format(row.name).shares_scale()) spellings.push_back(row.name);
+    for (const auto& spelling : spellings)
       for (Rounding r : all_roundings())
         test::expect_matches_reference(make_quant_spec(spelling, rounding_name(r), 3, 9), data,
                                        {int64_t(rows), int64_t(cols)});
@@ -189,6 +200,51 @@ TEST(ScopedFormats, MxScaleFollowsOcp) {
   EXPECT_EQ(out[1], 0.0f);   // 0.25 -> between 0 and 0.5 (tie -> 0)
   EXPECT_EQ(out[2], -4.0f);  // -0.75 -> -1 (nearest of 0.5, 1)
   EXPECT_EQ(out[3], 0.0f);
+}
+
+// docs/formats.md's worked example: 957 in an E4M3 block (max 448, emax 8).
+TEST(ScopedFormats, MxScaleRulesOnTheWorkedExample) {
+  auto block_max = [](const char* spelling, float amax, float other = 1.0f) {
+    const std::vector<float> in = {amax, other, 0.0f, -1.0f};
+    std::vector<float> out(4);
+    quantize(make_quant_spec(spelling), in.data(), out.data(), 4);
+    return std::make_pair(out[0], out[1]);
+  };
+  // floor: 2^(9-8) = 2; 957/2 = 478.5 saturates at 448: the block maximum clips to 896.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4", 957).first, 896.0f);
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=floor", 957).first, 896.0f);
+  // ceil: 2^(10-8) = 4; 239.25 -> 240 -> 960. rceil: 957/448 = 2.14 -> 4 as well.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=ceil", 957).first, 960.0f);
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=rceil", 957).first, 960.0f);
+  // even: 957 = 1.87 * 2^9 does not round (3 mantissa bits, half up) to 2^10: as floor.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=even", 957).first, 896.0f);
+  // 1000 = 1.95 * 2^9 does: scale 4, 250 -> 256 -> 1024; floor clips it to 896.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=even", 1000).first, 1024.0f);
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4", 1000).first, 896.0f);
+  // rceil against ceil: amax 300 fits E4M3 unscaled (300/448 < 1: scale 1), ceil scales by 2,
+  // so a small neighbour 0.001 survives (as the subnormal 2^-9) under rceil only.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=rceil", 300, 0.001f).second, 0.001953125f);
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=ceil", 300, 0.001f).second, 0.0f);
+  // A power of two: ceil equals floor.
+  EXPECT_EQ(block_max("mx:fp8e4m3:block4:scale=ceil", 512).first, 512.0f);
+}
+
+TEST(ScopedFormats, MxScaleRuleSpellings) {
+  EXPECT_EQ(parse_format("MX:FP8E4M3:SCALE=RCEIL").spelling, "mx:fp8e4m3:block32:scale=rceil");
+  EXPECT_EQ(parse_format("mx:fp4e2m1:block16:scale=floor").spelling, "mx:fp4e2m1:block16");
+  EXPECT_EQ(with_scope(parse_format("mx:fp8e4m3:scale=even"), {ScopeKind::kBlock, 8}).spelling,
+            "mx:fp8e4m3:block8:scale=even");
+  EXPECT_FALSE(names_scope("mx:fp8e4m3:scale=ceil"));
+  EXPECT_TRUE(names_scope("mx:fp8e4m3:block16:scale=ceil"));
+  for (const char* bad : {"mx:fp8e4m3:scale=round", "mx:fp8e4m3:scale=", "mx:fp8e4m3:ceil",
+                          "mx:fp8e4m3:scale=ceil:block16", "mx:fp8e4m3:block8:scale=ceil:x"}) {
+    try {
+      parse_format(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("floor"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ScopedFormats, ResultsDoNotDependOnThreadCount) {

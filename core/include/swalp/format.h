@@ -11,23 +11,30 @@
 
 namespace swalp {
 
-// What the all-ones exponent field of a small float encodes.
+// What the exponent field's extremes encode.
 enum class SpecialValues {
   kIeee,     // IEEE-754: Inf (zero mantissa) and NaN; the finite range ends one binade lower
   kNanOnly,  // OCP E4M3FN: no Inf; only S.1111.111 is NaN, the other top-binade codes are finite
   kNone,     // OCP MX FP6/FP4: no Inf, no NaN; every code is finite
+  kFnuz,     // AMD/Graphcore FNUZ: bias 2^(E-1), no Inf, no -0; NaN is the -0 code (0x80)
+  kE8m0,     // OCP E8M0: unsigned powers of two 2^-127..2^127, no zero; 0xFF is NaN
 };
 
 // An IEEE-style binary float with `exp_bits` exponent bits (1..8), `man_bits` stored mantissa
-// bits (0..23), bias 2^(exp_bits-1)-1 and gradual underflow (subnormals).
+// bits (0..23), bias 2^(exp_bits-1)-1 (FNUZ: 2^(exp_bits-1)) and gradual underflow.
 struct FloatFormat {
   int exp_bits = 8;
   int man_bits = 23;
   SpecialValues specials = SpecialValues::kIeee;
-  bool saturate = false;  // overflow (and Inf input) goes to +-max instead of Inf
+  // Overflow (and Inf input) goes to +-max. Otherwise an overflow the rounding mode carries away
+  // from zero is Inf, or NaN in a format without Inf (ml_dtypes' casts, `:nosat`).
+  bool saturate = false;
 
-  int bias() const { return (1 << (exp_bits - 1)) - 1; }
-  int emin() const { return 1 - bias(); }
+  int bias() const {
+    return specials == SpecialValues::kFnuz ? 1 << (exp_bits - 1) : (1 << (exp_bits - 1)) - 1;
+  }
+  // Exponent of the smallest normal. E8M0's zero field is 2^-127: it has no subnormals.
+  int emin() const { return specials == SpecialValues::kE8m0 ? -bias() : 1 - bias(); }
   // Largest exponent of a finite number; below emin when the format has no normal numbers.
   int emax() const;
   // Largest finite magnitude, smallest normal, smallest subnormal, and 2^-man_bits.
@@ -37,6 +44,10 @@ struct FloatFormat {
   double epsilon() const;
   bool has_inf() const { return specials == SpecialValues::kIeee; }
   bool has_nan() const { return specials != SpecialValues::kNone; }
+  bool has_negative_zero() const {
+    return specials != SpecialValues::kFnuz && specials != SpecialValues::kE8m0;
+  }
+  bool has_sign() const { return specials != SpecialValues::kE8m0; }
 };
 
 enum class ScopeKind { kTensor, kRow, kCol, kBlock };
@@ -58,6 +69,15 @@ enum class FormatKind {
   kDynamicTree,  // dt8[:SCOPE]
 };
 
+// How an MX block's E8M0 scale 2^s follows from the block's amax (docs/formats.md has a worked
+// example; the rules are torchao's ScaleCalculationMode, the last one cuBLAS's):
+enum class MxScaleRule {
+  kFloor,  // OCP MX v1.0: s = floor(log2 amax) - emax(ELEM); the block maximum may clip
+  kCeil,   // s = ceil(log2 amax) - emax(ELEM)
+  kEven,   // amax rounded (half up) to ELEM's mantissa bits first, then floor
+  kRceil,  // s = ceil(log2(amax / max(ELEM))), amax / max in float32: nothing clips
+};
+
 struct Format {
   FormatKind kind = FormatKind::kIdentity;
   FloatFormat element;   // kFloat, and kMx with a float element
@@ -66,6 +86,7 @@ struct Format {
   Scope scope;           // shared-scale kinds
   bool mx_int8 = false;  // kMx with MXINT8 elements (fixed point 1.6, symmetric +-127)
   int mx_emax = 0;       // kMx: emax of the element (OCP MX v1.0); scale 2^(floor(log2 amax)-emax)
+  MxScaleRule mx_scale = MxScaleRule::kFloor;  // kMx
   std::string spelling;  // canonical lower-case spelling; parse_format(spelling) == *this
 
   bool shares_scale() const {
@@ -96,6 +117,8 @@ struct FormatInfo {
   int bits = 0;            // bits per element (shared scales not counted)
   bool scaled = false;     // values below are relative to a shared scale
   double max_value = 0, min_normal = 0, min_subnormal = 0, epsilon = 0;
+  bool saturating = false;  // a float format that clamps overflow to +-max
+  std::string ml_dtypes;    // the ml_dtypes type with the same values, empty when none
 };
 
 // Every named format (fp32, bf16, ..., fp4e2m1) and one example of each parametric family,

@@ -33,12 +33,6 @@ void split_pow2(int e, float& first, float& second) {
 }
 }  // namespace
 
-float float_at_or_below(double v) {
-  float f = static_cast<float>(v);
-  if (double(f) > v) f = std::nextafter(f, 0.0f);
-  return f;
-}
-
 int floor_log2_bits(uint32_t bits) {
   if (bits >= 0x00800000u) return int(bits >> 23) - 127;
   int top = 31;
@@ -49,7 +43,9 @@ int floor_log2_bits(uint32_t bits) {
 FloatConsts make_float_consts(const FloatFormat& f) {
   FloatConsts c{};
   c.t_exponent_bits = (127 + f.man_bits) << 23;
-  c.min_normal_bits = (127 + f.emin()) << 23;
+  // Inputs below 2^-126 are float32 subnormals, which the normal-range bit trick cannot take:
+  // E8M0's smallest normal 2^-127 is rounded on the subnormal path (same grid step there).
+  c.min_normal_bits = (127 + std::max(f.emin(), -126)) << 23;
   split_pow2(f.man_bits - f.emin(), c.sub_down1, c.sub_down2);
   const int up_exponent = f.emin() - f.man_bits;
   c.sub_up1 = up_exponent < -126 ? pow2(up_exponent + 64) : pow2(up_exponent);
@@ -57,6 +53,9 @@ FloatConsts make_float_consts(const FloatFormat& f) {
   c.max_bits = float_bits(static_cast<float>(f.max_finite()));
   c.saturate = f.saturate;
   c.has_inf = f.has_inf();
+  c.unsigned_zero = !f.has_negative_zero() && f.has_sign();
+  c.positive_only = !f.has_sign();
+  c.min_bits = c.positive_only ? float_bits(static_cast<float>(f.min_normal())) : 0;
   return c;
 }
 
@@ -77,9 +76,12 @@ float scope_kmax(const Format& format, ScopedKind kind) {
       return float_at_or_below(std::ldexp(1.0, format.bits - 1) - 1);
     case ScopedKind::kInt:
       return float((1 << (format.bits - 1)) - 1);
-    default:
-      return 127.0f;  // MXINT8; unused for float elements
+    case ScopedKind::kMxInt8:
+      return 127.0f;
+    case ScopedKind::kMxFloat:
+      return 0.0f;  // unused: float elements clamp by their FloatConsts
   }
+  return 0.0f;
 }
 
 ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits) {
@@ -107,7 +109,9 @@ ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits) {
       break;
     case ScopedKind::kMxInt8:
     case ScopedKind::kMxFloat: {
-      const int scale_exponent = std::clamp(exponent - format.mx_emax, -127, 127);
+      float absmax;
+      std::memcpy(&absmax, &absmax_bits, sizeof absmax);
+      const int scale_exponent = mx_scale_exponent(job.mx_scale, absmax);
       // MXINT8 elements are multiples of 2^-6; float elements are rounded by FloatConsts.
       const int grid_exponent = kind == ScopedKind::kMxInt8 ? scale_exponent - 6 : scale_exponent;
       p.grid = make_grid_consts(grid_exponent, job.kmax, job.kmax);

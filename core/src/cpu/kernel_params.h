@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../ref/scalar_rounding.h"
 #include "../scope_layout.h"
 #include "swalp/format.h"
 #include "swalp/rounding.h"
@@ -21,7 +22,10 @@ struct FloatConsts {
                                // operand costs a microcode assist on every lane
   int32_t max_bits;            // float32 bits of the largest finite value
   bool saturate;
-  bool has_inf;
+  bool has_inf;        // else a non-saturating overflow (and Inf input) is NaN
+  bool unsigned_zero;  // FNUZ: a zero result is +0
+  bool positive_only;  // E8M0: zero and negative inputs are NaN, results at least min_bits
+  int32_t min_bits;    // E8M0: float32 bits of 2^-127
 };
 FloatConsts make_float_consts(const FloatFormat& format);
 
@@ -32,8 +36,7 @@ struct GridConsts {
   float kmax_positive = 0, kmax_negative = 0;
 };
 GridConsts make_grid_consts(int grid_exponent, float kmax_positive, float kmax_negative);
-// Largest float32 not above v (v > 0): clamps of wide words are not all float32 values.
-float float_at_or_below(double v);
+// float_at_or_below (scalar_rounding.h): clamps of wide words are not all float32 values.
 
 // What one scope does, from its absmax (as float32 bits of the magnitude).
 enum class ScopeAction : int32_t { kQuantize, kCopy, kNan, kInfError };
@@ -52,8 +55,9 @@ struct ScopedJob {
   ScopeLayout layout;
   ScopedKind kind;
   Format format;
-  FloatConsts element;  // kMxFloat
-  float kmax;           // clamp in grid steps: scope_kmax(format, kind)
+  FloatConsts element;     // kMxFloat
+  MxScaleParams mx_scale;  // kMxFloat, kMxInt8
+  float kmax;              // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
   uint64_t seed, stream, index_offset;
 };

@@ -95,17 +95,24 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
                                     const int32_t* random24) {
   if (job.kind == ScopedKind::kInt || absmax < 0x00800000u || absmax >= 0x7f800000u) return false;
   const int exponent = int(absmax >> 23) - 127;
-  int grid_exponent;
+  int grid_exponent = 0;
   switch (job.kind) {
     case ScopedKind::kBlockFloat:
       grid_exponent = exponent + 2 - job.format.bits;
       break;
     case ScopedKind::kMxInt8:
-      grid_exponent = std::min(exponent - job.format.mx_emax, 127) - 6;
+    case ScopedKind::kMxFloat: {
+      // The OCP floor rule from the exponent bits; the other rules need the whole amax.
+      float amax;
+      std::memcpy(&amax, &absmax, sizeof amax);
+      const int scale = job.mx_scale.rule == MxScaleRule::kFloor
+                            ? std::min(exponent - job.mx_scale.emax, 127)
+                            : mx_scale_exponent(job.mx_scale, amax);
+      grid_exponent = job.kind == ScopedKind::kMxInt8 ? scale - 6 : scale;
       break;
-    default:
-      grid_exponent = std::min(exponent - job.format.mx_emax, 127);
-      break;
+    }
+    case ScopedKind::kInt:
+      return false;  // returned above; listed so that every kind is a case
   }
   if (grid_exponent < -126 || grid_exponent > 126) return false;
   const DF df;
@@ -328,9 +335,10 @@ auto ByRounding(Rounding rounding, const Job& job) {
       return Fn<Rounding::kUp>::Run(job);
     case Rounding::kDown:
       return Fn<Rounding::kDown>::Run(job);
-    default:
+    case Rounding::kNearest:
       return Fn<Rounding::kNearest>::Run(job);
   }
+  return Fn<Rounding::kNearest>::Run(job);  // unreachable: every mode is a case
 }
 
 template <Rounding R>

@@ -56,29 +56,40 @@ HWY_INLINE VF RoundMagnitude(DF df, VF t, VI random24, hn::Mask<DF> negative) {
 
 // Float-format constants as vectors, broadcast once per job rather than per scope.
 struct FloatVecs {
-  VI min_normal_bits, t_exponent, max_bits;
+  VI min_normal_bits, t_exponent, max_bits, overflow_bits, min_bits;
   VF sub_down1, sub_down2, sub_up1, sub_up2;
   bool saturate;
   bool rare_subnormals;  // the format's smallest normal is float32's: subnormal inputs are rare
+  bool unsigned_zero, positive_only;
 };
+
+// Float32 bits of a quiet NaN, and of Inf.
+constexpr int32_t kNanBits = 0x7fc00000, kInfBits = 0x7f800000;
 
 HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
   const DI di;
-  return {hn::Set(di, c.min_normal_bits), hn::Set(di, c.t_exponent_bits),
-          hn::Set(di, c.max_bits),        hn::Set(df, c.sub_down1),
-          hn::Set(df, c.sub_down2),       hn::Set(df, c.sub_up1),
-          hn::Set(df, c.sub_up2),         c.saturate,
-          c.min_normal_bits <= 0x00800000};
+  return {hn::Set(di, c.min_normal_bits),
+          hn::Set(di, c.t_exponent_bits),
+          hn::Set(di, c.max_bits),
+          hn::Set(di, c.has_inf ? kInfBits : kNanBits),
+          hn::Set(di, c.min_bits),
+          hn::Set(df, c.sub_down1),
+          hn::Set(df, c.sub_down2),
+          hn::Set(df, c.sub_up1),
+          hn::Set(df, c.sub_up2),
+          c.saturate,
+          c.min_normal_bits <= 0x00800000,
+          c.unsigned_zero,
+          c.positive_only};
 }
 
-// Magnitude an overflowing result takes: Inf when the format has Inf, does not saturate, and
-// the mode carries the magnitude away from zero; the largest finite value otherwise.
+// Magnitude an overflowing result takes: Inf (NaN in a format without Inf) when the format does
+// not saturate and the mode carries the magnitude away from zero; the largest finite otherwise.
 template <Rounding R>
 HWY_INLINE VF OverflowMagnitude(DF df, const FloatVecs& c, hn::Mask<DF> negative) {
-  const DI di;
   const VF max = hn::BitCast(df, c.max_bits);
   if (c.saturate) return max;
-  const VF inf = hn::BitCast(df, hn::Set(di, 0x7f800000));
+  const VF inf = hn::BitCast(df, c.overflow_bits);
   if constexpr (R == Rounding::kZero) return max;
   if constexpr (R == Rounding::kUp) return hn::IfThenElse(negative, max, inf);
   if constexpr (R == Rounding::kDown) return hn::IfThenElse(negative, inf, max);
@@ -109,14 +120,30 @@ HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
   if (any_subnormal) y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
   const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), c.max_bits));
   y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);
-  y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), hn::AndNot(hn::Set(di, 0x7fffffff), bits)));
+  if (c.positive_only) y = hn::BitCast(df, hn::Max(hn::BitCast(di, y), c.min_bits));
+  // FNUZ has no -0: a zero keeps no sign. (Per-format flags: uniform, predicted branches.)
+  if (!c.unsigned_zero || c.positive_only)
+    y = hn::BitCast(df, hn::Or(hn::BitCast(di, y), hn::AndNot(hn::Set(di, 0x7fffffff), bits)));
+  else
+    y = hn::IfThenElse(
+        hn::Eq(y, hn::Zero(df)), hn::Zero(df),
+        hn::BitCast(df, hn::Or(hn::BitCast(di, y), hn::AndNot(hn::Set(di, 0x7fffffff), bits))));
   // Inf and NaN inputs: rare, so one test and a branch.
-  const VI inf_bits = hn::Set(di, 0x7f800000);
+  const VI inf_bits = hn::Set(di, kInfBits);
   const auto special = hn::RebindMask(df, hn::Gt(abs_bits, hn::Sub(inf_bits, hn::Set(di, 1))));
   if (HWY_UNLIKELY(!hn::AllFalse(df, special))) {
-    if (!c.saturate) y = hn::IfThenElse(hn::RebindMask(df, hn::Eq(abs_bits, inf_bits)), v, y);
+    const auto is_inf = hn::RebindMask(df, hn::Eq(abs_bits, inf_bits));
+    if (!c.saturate) {  // Inf stays Inf where the format has it; NaN (positive) where not
+      const VF inf_result = hn::IfThenElse(hn::RebindMask(df, hn::Eq(c.overflow_bits, inf_bits)), v,
+                                           hn::BitCast(df, c.overflow_bits));
+      y = hn::IfThenElse(is_inf, inf_result, y);
+    }
     y = hn::IfThenElse(hn::RebindMask(df, hn::Gt(abs_bits, inf_bits)), v, y);  // NaN stays
   }
+  // E8M0: zero, negative (and -0) inputs are NaN.
+  if (c.positive_only)
+    y = hn::IfThenElse(hn::RebindMask(df, hn::Lt(bits, hn::Set(di, 1))),
+                       hn::BitCast(df, hn::Set(di, kNanBits)), y);
   return y;
 }
 

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "../scope_layout.h"
+#include "scalar_rounding.h"
 #include "swalp/codes.h"
 #include "swalp/error.h"
 #include "swalp/quantize.h"
@@ -14,9 +16,36 @@
 
 namespace swalp {
 
+namespace detail {
+FloatRule float_rule(const FloatFormat& format) {
+  FloatRule rule;
+  rule.man_bits = format.man_bits;
+  rule.emin = format.emin();
+  rule.max_finite = format.max_finite();
+  rule.min_magnitude = format.specials == SpecialValues::kE8m0 ? format.min_normal() : 0.0;
+  rule.saturate = format.saturate;
+  rule.has_inf = format.has_inf();
+  rule.signed_zero = format.has_negative_zero();
+  rule.positive_only = !format.has_sign();
+  return rule;
+}
+
+MxScaleParams mx_scale_params(const Format& format) {
+  MxScaleParams p;
+  p.rule = format.mx_scale;
+  p.emax = format.mx_emax;
+  p.man_bits = format.mx_int8 ? 6 : format.element.man_bits;
+  p.max = format.mx_int8 ? 127.0f / 64 : float(format.element.max_finite());
+  return p;
+}
+}  // namespace detail
+
 namespace {
 
-constexpr double kTwo24 = 16777216.0;
+using detail::floor_log2;
+using detail::grid_clamped;
+using detail::pick_neighbour;
+using detail::round_to_grid;
 
 struct Context {
   const QuantSpec& spec;
@@ -27,89 +56,8 @@ struct Context {
   }
 };
 
-// Picks lo or hi (lo <= a <= hi, magnitudes) per the rounding mode.
-// `lo_even` breaks nearest ties; `bits` are the element's 32 random bits.
-double pick_neighbour(double a, double lo, double hi, bool lo_even, Rounding rounding,
-                      bool negative, uint32_t bits) {
-  if (a == lo) return lo;
-  switch (rounding) {
-    case Rounding::kNearest:
-      if (a - lo < hi - a) return lo;
-      if (a - lo > hi - a) return hi;
-      return lo_even ? lo : hi;
-    case Rounding::kZero:
-      return lo;
-    case Rounding::kUp:
-      return negative ? lo : hi;
-    case Rounding::kDown:
-      return negative ? hi : lo;
-    case Rounding::kStochastic: {
-      const double frac = (a - lo) / (hi - lo);
-      return double(bits >> 8) < frac * kTwo24 ? hi : lo;
-    }
-  }
-  return lo;
-}
-
-// Rounds magnitude a >= 0 (finite) to a multiple of the power of two q.
-double round_to_grid(double a, double q, Rounding rounding, bool negative, uint32_t bits) {
-  const double steps = std::floor(a / q);
-  const double lo = steps * q;
-  return pick_neighbour(a, lo, lo + q, std::fmod(steps, 2.0) == 0.0, rounding, negative, bits);
-}
-
-// True when the mode would carry an overflowing magnitude further from zero (IEEE: to Inf).
-bool rounds_away(Rounding rounding, bool negative) {
-  switch (rounding) {
-    case Rounding::kZero:
-      return false;
-    case Rounding::kUp:
-      return !negative;
-    case Rounding::kDown:
-      return negative;
-    default:
-      return true;
-  }
-}
-
-int floor_log2(double a) {
-  int exponent = 0;
-  std::frexp(a, &exponent);  // a = m * 2^exponent, m in [0.5, 1)
-  return exponent - 1;
-}
-
-// IEEE-style float format on a double input (exact arithmetic in double).
 double ref_float(const FloatFormat& f, double x, Rounding rounding, uint32_t bits) {
-  if (std::isnan(x)) return x;
-  const bool negative = std::signbit(x);
-  const double max = f.max_finite();
-  if (std::isinf(x)) return f.saturate ? std::copysign(max, x) : x;
-  const double a = std::fabs(x);
-  if (a == 0) return x;
-  const int exponent = std::max(floor_log2(a), f.emin());
-  double r = round_to_grid(a, std::ldexp(1.0, exponent - f.man_bits), rounding, negative, bits);
-  if (r > max)
-    r = (!f.saturate && rounds_away(rounding, negative)) ? std::numeric_limits<double>::infinity()
-                                                         : max;
-  return std::copysign(r, x);
-}
-
-// Largest float32 not above v (v > 0): clamps of wide fixed-point words are not all floats.
-double float_at_or_below(double v) {
-  float f = static_cast<float>(v);
-  if (double(f) > v) f = std::nextafter(f, 0.0f);
-  return f;
-}
-
-// Fixed-point style grid: multiples of q, magnitude clamped to `limit` (or `limit_negative`).
-double ref_grid_clamped(double x, double q, double limit, double limit_negative, Rounding rounding,
-                        uint32_t bits) {
-  if (std::isnan(x)) return x;
-  const bool negative = std::signbit(x);
-  const double bound = float_at_or_below(negative ? limit_negative : limit);
-  if (std::isinf(x)) return std::copysign(bound, x);
-  const double r = round_to_grid(std::fabs(x), q, rounding, negative, bits);
-  return std::copysign(std::min(r, bound), x);
+  return detail::quantize_float_scalar(detail::float_rule(f), x, rounding, bits);
 }
 
 // Per-scope maximum magnitude; NaN if the scope holds a NaN, Inf if it holds an Inf (and no NaN).
@@ -156,15 +104,15 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
       case FormatKind::kBlockFloat: {
         const double q = std::ldexp(1.0, floor_log2(m) + 2 - format.bits);
         const double limit = (std::ldexp(1.0, format.bits - 1) - 1) * q;
-        y = ref_grid_clamped(x, q, limit, limit, spec.rounding, bits);
+        y = grid_clamped(x, q, limit, limit, spec.rounding, bits);
         break;
       }
       case FormatKind::kMx: {
-        const int scale_exp = std::clamp(floor_log2(m) - format.mx_emax, -127, 127);
+        const int scale_exp = detail::mx_scale_exponent(detail::mx_scale_params(format), float(m));
         const double v = std::ldexp(x, -scale_exp);
-        const double element = format.mx_int8 ? ref_grid_clamped(v, 1.0 / 64, 127.0 / 64,
-                                                                 127.0 / 64, spec.rounding, bits)
-                                              : ref_float(format.element, v, spec.rounding, bits);
+        const double element =
+            format.mx_int8 ? grid_clamped(v, 1.0 / 64, 127.0 / 64, 127.0 / 64, spec.rounding, bits)
+                           : ref_float(format.element, v, spec.rounding, bits);
         y = std::ldexp(element, scale_exp);
         break;
       }
@@ -190,8 +138,10 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
         y = std::copysign(double(float(picked) * float(m)), x);
         break;
       }
-      default:
-        break;
+      case FormatKind::kIdentity:
+      case FormatKind::kFloat:
+      case FormatKind::kFixed:
+        throw std::logic_error("ref_shared_scale: " + format.spelling + " has no shared scale");
     }
     result[i] = static_cast<float>(y);
   }
@@ -218,12 +168,16 @@ void quantize_reference(const QuantSpec& spec, const float* in, float* out, size
       const double q = std::ldexp(1.0, -format.frac_bits);
       const double half_range = std::ldexp(1.0, format.bits - 1) * q;
       for (size_t i = 0; i < n; ++i)
-        out[i] = static_cast<float>(ref_grid_clamped(in[i], q, half_range - q, half_range,
-                                                     spec.rounding, ctx.random_bits(i)));
+        out[i] = static_cast<float>(
+            grid_clamped(in[i], q, half_range - q, half_range, spec.rounding, ctx.random_bits(i)));
       return;
     }
-    default:
+    case FormatKind::kBlockFloat:
+    case FormatKind::kMx:
+    case FormatKind::kInt:
+    case FormatKind::kDynamicTree:
       ref_shared_scale(spec, layout, in, out);
+      return;
   }
 }
 

@@ -1,0 +1,175 @@
+// The scalar rounding rules, shared by the CPU oracle (reference.cpp) and the CUDA kernels
+// (quantize_cuda.cu): one definition compiled for host and device, so the GPU cannot drift from
+// the oracle. Plain double arithmetic on magnitudes, explicit neighbours and tie rules; never
+// optimized. Only global-namespace math functions, which both compilers provide.
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+
+#include "swalp/format.h"
+#include "swalp/rounding.h"
+
+#ifdef __CUDACC__
+#define SWALP_HOST_DEVICE __host__ __device__
+#else
+#define SWALP_HOST_DEVICE
+#endif
+
+namespace swalp::detail {
+
+// A float element as the scalar rules need it: plain values, no methods, copyable to a device.
+struct FloatRule {
+  int man_bits = 23;
+  int emin = -126;             // exponent of the smallest normal; the finest step is 2^(emin-M)
+  double max_finite = 0;       // largest finite magnitude
+  double min_magnitude = 0;    // E8M0 has no zero: smaller results are raised to this
+  bool saturate = false;       // overflow and Inf input go to +-max
+  bool has_inf = true;         // else a non-saturating overflow is NaN
+  bool signed_zero = true;     // FNUZ: a zero result is +0 whatever the input's sign
+  bool positive_only = false;  // E8M0: zero and negative inputs are NaN
+};
+FloatRule float_rule(const FloatFormat& format);  // host only (format.h is not device code)
+
+SWALP_HOST_DEVICE inline bool is_nan(double x) { return x != x; }
+SWALP_HOST_DEVICE inline double quiet_nan() {
+#ifdef __CUDA_ARCH__
+  return __longlong_as_double(0x7ff8000000000000LL);
+#else
+  return __builtin_nan("");
+#endif
+}
+SWALP_HOST_DEVICE inline bool is_inf(double x) { return fabs(x) == HUGE_VAL; }
+SWALP_HOST_DEVICE inline bool sign_bit(double x) { return copysign(1.0, x) < 0; }
+
+// Picks lo or hi (magnitudes, lo <= a <= hi) per the rounding mode. `lo_even` breaks nearest
+// ties; `bits` are the element's 32 random bits, of which stochastic rounding uses the top 24.
+SWALP_HOST_DEVICE inline double pick_neighbour(double a, double lo, double hi, bool lo_even,
+                                               Rounding rounding, bool negative, uint32_t bits) {
+  if (a == lo) return lo;
+  switch (rounding) {
+    case Rounding::kNearest:
+      if (a - lo < hi - a) return lo;
+      if (a - lo > hi - a) return hi;
+      return lo_even ? lo : hi;
+    case Rounding::kZero:
+      return lo;
+    case Rounding::kUp:
+      return negative ? lo : hi;
+    case Rounding::kDown:
+      return negative ? hi : lo;
+    case Rounding::kStochastic:
+      return double(bits >> 8) < (a - lo) / (hi - lo) * 16777216.0 ? hi : lo;
+  }
+  return lo;  // unreachable: every mode is a case above (-Werror=switch)
+}
+
+// Rounds magnitude a >= 0 (finite) to a multiple of the power of two q.
+SWALP_HOST_DEVICE inline double round_to_grid(double a, double q, Rounding rounding, bool negative,
+                                              uint32_t bits) {
+  const double steps = floor(a / q);
+  const double lo = steps * q;
+  return pick_neighbour(a, lo, lo + q, fmod(steps, 2.0) == 0.0, rounding, negative, bits);
+}
+
+// True when the mode carries an overflowing magnitude further from zero (IEEE: to Inf).
+SWALP_HOST_DEVICE inline bool rounds_away(Rounding rounding, bool negative) {
+  switch (rounding) {
+    case Rounding::kZero:
+      return false;
+    case Rounding::kUp:
+      return !negative;
+    case Rounding::kDown:
+      return negative;
+    case Rounding::kNearest:
+    case Rounding::kStochastic:
+      return true;
+  }
+  return true;
+}
+
+SWALP_HOST_DEVICE inline int floor_log2(double a) {
+  int exponent = 0;
+  frexp(a, &exponent);  // a = m * 2^exponent, m in [0.5, 1)
+  return exponent - 1;
+}
+
+// One value of a float format (exact arithmetic in double).
+SWALP_HOST_DEVICE inline double quantize_float_scalar(const FloatRule& f, double x,
+                                                      Rounding rounding, uint32_t bits) {
+  const double nan = quiet_nan();
+  if (is_nan(x)) return x;
+  if (f.positive_only && !(x > 0)) return nan;
+  const bool negative = sign_bit(x);
+  const double overflow = f.has_inf ? HUGE_VAL : nan;  // a non-saturating overflow
+  if (is_inf(x)) return f.saturate ? copysign(f.max_finite, x) : f.has_inf ? x : nan;
+  const double a = fabs(x);
+  const int exponent = a == 0 ? f.emin : (floor_log2(a) > f.emin ? floor_log2(a) : f.emin);
+  double r =
+      a == 0 ? 0.0 : round_to_grid(a, ldexp(1.0, exponent - f.man_bits), rounding, negative, bits);
+  if (r > f.max_finite)
+    r = (!f.saturate && rounds_away(rounding, negative)) ? overflow : f.max_finite;
+  if (r < f.min_magnitude) r = f.min_magnitude;
+  if (r == 0 && !f.signed_zero) return 0.0;
+  return copysign(r, x);
+}
+
+// Largest float32 not above v (v > 0): clamps of wide fixed-point words are not all floats.
+SWALP_HOST_DEVICE inline float float_at_or_below(double v) {
+  float f = float(v);
+  if (double(f) > v) f = nextafterf(f, 0.0f);
+  return f;
+}
+
+// Fixed-point style grid: multiples of q, magnitude clamped to `limit` (or `limit_negative`).
+SWALP_HOST_DEVICE inline double grid_clamped(double x, double q, double limit,
+                                             double limit_negative, Rounding rounding,
+                                             uint32_t bits) {
+  if (is_nan(x)) return x;
+  const bool negative = sign_bit(x);
+  const double bound = float_at_or_below(negative ? limit_negative : limit);
+  if (is_inf(x)) return copysign(bound, x);
+  const double r = round_to_grid(fabs(x), q, rounding, negative, bits);
+  return copysign(r < bound ? r : bound, x);
+}
+
+// What the scale of an MX block depends on besides its amax.
+struct MxScaleParams {
+  MxScaleRule rule = MxScaleRule::kFloor;
+  int emax = 0;      // of the element: 8 for E4M3, 0 for INT8 (1.6 fixed point)
+  int man_bits = 0;  // of the element: 6 for INT8
+  float max = 0;     // largest element magnitude: 448 for E4M3, 127/64 for INT8
+};
+MxScaleParams mx_scale_params(const Format& format);  // host only
+
+// Exponent s of the E8M0 scale 2^s of an MX block whose largest magnitude is amax (finite,
+// > 0), clamped to E8M0's range -127..127. The rules are defined in docs/formats.md.
+SWALP_HOST_DEVICE inline int mx_scale_exponent(const MxScaleParams& p, float amax) {
+  const int f = floor_log2(amax);
+  const bool power_of_two = ldexp(1.0, f) == double(amax);
+  int s = 0;
+  switch (p.rule) {
+    case MxScaleRule::kFloor:
+      s = f - p.emax;
+      break;
+    case MxScaleRule::kCeil:
+      s = f + !power_of_two - p.emax;
+      break;
+    case MxScaleRule::kEven: {
+      // amax rounded half up to the element's mantissa bits carries into the next binade.
+      const double significand = double(amax) / ldexp(1.0, f);  // in [1, 2)
+      s = f + (significand >= 2.0 - ldexp(1.0, -(p.man_bits + 1))) - p.emax;
+      break;
+    }
+    case MxScaleRule::kRceil: {
+      const float descale = amax * (1.0f / p.max);  // float32, as torchao and cuBLAS compute it
+      if (descale == 0.0f) return -127;
+      const int g = floor_log2(descale);
+      s = g + (ldexp(1.0, g) != double(descale));
+      break;
+    }
+  }
+  return s < -127 ? -127 : s > 127 ? 127 : s;
+}
+
+}  // namespace swalp::detail
