@@ -38,9 +38,26 @@ std::vector<int64_t> bench_shape(size_t n) {
 
 std::vector<std::string> bench_format_spellings() {
   std::vector<std::string> formats = named_format_spellings();
-  for (const char* f :
-       {"fixed:8:6", "fixed:16:8", "bfp:8", "bfp:8:block32", "bfp:8:row", "bfp:8:col", "mx:fp8e4m3",
-        "mx:fp4e2m1", "mx:int8", "int:8", "int:8:block64", "dt8"})
+  for (const char* f : {"fixed:8:6",
+                        "fixed:16:8",
+                        "bfp:8",
+                        "bfp:8:block32",
+                        "bfp:8:row",
+                        "bfp:8:col",
+                        "mx:fp8e4m3",
+                        "mx:fp4e2m1",
+                        "mx:int8",
+                        "mx:fp8e4m3:scale=ceil",
+                        "mx:fp8e4m3:scale=even",
+                        "mx:fp8e4m3:scale=rceil",
+                        "int:8",
+                        "int:8:block64",
+                        "dt8",
+                        "fp8e4m3:nosat",
+                        "fp8e4m3fnuz:nosat",
+                        "posit8",
+                        "posit16",
+                        "posit32"})
     formats.push_back(f);
   return formats;
 }

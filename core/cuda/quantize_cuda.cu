@@ -33,7 +33,7 @@ struct Params {
   // fixed point
   double q, limit, limit_negative;
   // shared-scale formats
-  int bits;
+  int bits, posit_es;
   detail::MxScaleParams mx_scale;
   bool mx_int8;
 };
@@ -143,6 +143,8 @@ __global__ void elementwise_kernel(Params p, const float* in, float* out) {
   for_block_of_four(p, [&](uint64_t i, uint32_t bits) {
     if (p.kind == int(FormatKind::kFloat))
       out[i] = float(quantize_float_scalar(p.element, in[i], p.rounding, bits));
+    else if (p.kind == int(FormatKind::kPosit))
+      out[i] = float(detail::quantize_posit_scalar(p.bits, p.posit_es, in[i], p.rounding, bits));
     else  // fixed point
       out[i] = float(grid_clamped(in[i], p.q, p.limit, p.limit_negative, p.rounding, bits));
   });
@@ -214,6 +216,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
   }
   p.bits = f.bits;
   p.mx_scale = detail::mx_scale_params(f);
+  p.posit_es = f.posit_es;
   p.mx_int8 = f.mx_int8;
   return p;
 }
@@ -254,6 +257,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       return;
     case FormatKind::kFloat:
     case FormatKind::kFixed:
+    case FormatKind::kPosit:
       elementwise_kernel<<<blocks_for(philox_blocks), kThreads, 0, stream>>>(p, in, out);
       check(cudaGetLastError(), "launch of the elementwise kernel");
       return;

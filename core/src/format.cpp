@@ -184,6 +184,7 @@ std::string accepted_format_spellings() {
   for (const auto& f : named_floats()) out += std::string(", ") + f.name;
   out +=
       ", NAME:nosat (overflow to NaN/Inf as ml_dtypes' casts, for the formats above with NaN)"
+      ", posit8, posit16, posit32 (ES 2), posit:N:ES (N 2..32, ES 0..4, (N-2)*2^ES <= 126)"
       ", float:E:M, float:E:M:sat (E 1..8, M 0..23), fixed:WL:FL (WL 2..32, FL -64..64), "
       "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN][:scale=RULE] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|"
       "fp6e2m3|fp4e2m1|int8, N 1..1048576, default 32, RULE floor|ceil|even|rceil, default "
@@ -236,6 +237,29 @@ Format parse_format(std::string_view spelling) {
     format.spelling = "float:" + std::to_string(format.element.exp_bits) + ":" +
                       std::to_string(format.element.man_bits) +
                       (format.element.saturate ? ":sat" : "");
+    return format;
+  }
+  if (head == "posit" || head == "posit8" || head == "posit16" || head == "posit32") {
+    format.kind = FormatKind::kPosit;
+    if (head == "posit") {
+      expect_fields(spelling, parts, 3, 3, "posit:N:ES");
+      format.bits = parse_int(spelling, "N", parts[1], 2, 32);
+      format.posit_es = parse_int(spelling, "ES", parts[2], 0, 4);
+    } else {
+      expect_fields(spelling, parts, 1, 1, head.c_str());
+      format.bits = std::stoi(head.substr(5));
+      format.posit_es = 2;  // the 2022 Posit Standard
+    }
+    // Simulated on float32: every posit value must be a normal float32.
+    if ((format.bits - 2) * (1 << format.posit_es) > 126)
+      fail(spelling, "posit:" + std::to_string(format.bits) + ":" +
+                         std::to_string(format.posit_es) + " reaches 2^" +
+                         std::to_string((format.bits - 2) * (1 << format.posit_es)) +
+                         ", beyond float32; (N-2)*2^ES must be at most 126");
+    format.spelling =
+        format.posit_es == 2 && (format.bits == 8 || format.bits == 16 || format.bits == 32)
+            ? "posit" + std::to_string(format.bits)
+            : "posit:" + std::to_string(format.bits) + ":" + std::to_string(format.posit_es);
     return format;
   }
   if (head == "fixed") {
@@ -399,6 +423,17 @@ FormatInfo format_info(const Format& format) {
       info.max_value = std::ldexp(1.0, format.bits - 1) - 1;
       info.min_normal = info.min_subnormal = info.epsilon = 1;
       break;
+    case FormatKind::kPosit: {
+      const int scale_max = (format.bits - 2) * (1 << format.posit_es);
+      const int fraction_bits_at_one = format.bits - 3 - format.posit_es;
+      info.definition = "posit, ES " + std::to_string(format.posit_es) +
+                        (format.posit_es == 2 ? " (2022 Posit Standard)" : "") +
+                        ": tapered, one zero, NaR for NaN/Inf, never rounds to 0 or NaR";
+      info.max_value = std::ldexp(1.0, scale_max);
+      info.min_normal = info.min_subnormal = std::ldexp(1.0, -scale_max);
+      info.epsilon = std::ldexp(1.0, -std::max(fraction_bits_at_one, 0));
+      break;
+    }
     case FormatKind::kDynamicTree:
       info.definition = "Dettmers dynamic tree code, absmax-normalized per " + format.scope_name();
       info.scaled = true;
@@ -416,11 +451,26 @@ std::vector<FormatInfo> format_table() {
   std::vector<FormatInfo> table;
   for (const auto& name : named_format_spellings())
     table.push_back(format_info(parse_format(name)));
-  for (const char* example :
-       {"fp8e4m3:nosat", "fp8e4m3fnuz:nosat", "fp8e5m2fnuz:nosat", "float:4:3", "float:4:3:sat",
-        "fixed:8:6", "bfp:8", "mx:fp8e4m3", "mx:fp8e4m3:block32:scale=ceil",
-        "mx:fp8e4m3:block32:scale=even", "mx:fp8e4m3:block32:scale=rceil", "mx:fp4e2m1", "mx:int8",
-        "int:8", "dt8"})
+  for (const char* example : {"fp8e4m3:nosat",
+                              "fp8e4m3fnuz:nosat",
+                              "fp8e5m2fnuz:nosat",
+                              "float:4:3",
+                              "float:4:3:sat",
+                              "fixed:8:6",
+                              "bfp:8",
+                              "mx:fp8e4m3",
+                              "mx:fp8e4m3:block32:scale=ceil",
+                              "mx:fp8e4m3:block32:scale=even",
+                              "mx:fp8e4m3:block32:scale=rceil",
+                              "mx:fp4e2m1",
+                              "mx:int8",
+                              "int:8",
+                              "dt8",
+                              "posit8",
+                              "posit16",
+                              "posit32",
+                              "posit:8:0",
+                              "posit:16:1"})
     table.push_back(format_info(parse_format(example)));
   return table;
 }

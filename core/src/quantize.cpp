@@ -45,15 +45,20 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       }
       return;
     case FormatKind::kFloat:
-    case FormatKind::kFixed: {
+    case FormatKind::kFixed:
+    case FormatKind::kPosit: {
       ElementwiseJob job{};
       job.in = in, job.out = out, job.n = n;
       job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
       job.index_offset = spec.index_offset;
-      job.is_float = format.kind == FormatKind::kFloat;
-      if (job.is_float) {
+      job.kind = format.kind == FormatKind::kFloat   ? ElementwiseJob::Kind::kFloat
+                 : format.kind == FormatKind::kPosit ? ElementwiseJob::Kind::kPosit
+                                                     : ElementwiseJob::Kind::kGrid;
+      job.posit_n = format.bits;
+      job.posit_es = format.posit_es;
+      if (job.kind == ElementwiseJob::Kind::kFloat) {
         job.float_consts = make_float_consts(format.element);
-      } else {
+      } else if (job.kind == ElementwiseJob::Kind::kGrid) {
         const double half_range_steps = std::ldexp(1.0, format.bits - 1);
         job.grid = make_grid_consts(-format.frac_bits, float_at_or_below(half_range_steps - 1),
                                     float(half_range_steps));
@@ -89,6 +94,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     case FormatKind::kIdentity:
     case FormatKind::kFloat:
     case FormatKind::kFixed:
+    case FormatKind::kPosit:
     case FormatKind::kDynamicTree:
       throw std::logic_error("quantize: " + format.spelling + " took the scoped path");
   }

@@ -39,6 +39,8 @@ py::list format_table() {
     row["min_normal"] = f.min_normal;
     row["min_subnormal"] = f.min_subnormal;
     row["epsilon"] = f.epsilon;
+    row["saturating"] = f.saturating;
+    row["ml_dtypes"] = f.ml_dtypes;
     row["definition"] = f.definition;
     rows.append(row);
   }

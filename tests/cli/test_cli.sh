@@ -76,10 +76,23 @@ check "error-stats fp32 is exact" grep -qE '^fp32 +32 +0\.0000e\+00' "$work/es.t
 check "error-stats summary" grep -q '"sqnr_db"' "$work/es/summary.json"
 check "error-stats csv" [ "$(wc -l < "$work/es/error_stats.csv")" -eq 4 ]
 
+# The new formats at the CLI: FNUZ has no -0, e8m0 no zero, nosat overflows to NaN, MX rules.
+check "fnuz, e8m0, nosat" [ "$(printf -- '-0.0001\n3\n500\n' | "$swalp" quantize --format fp8e4m3fnuz --text | tr '\n' ' ')" = "0 3 240 " ]
+check "e8m0 zero is NaN" [ "$(printf '0\n3\n' | "$swalp" quantize --format e8m0 --text | tr '\n' ' ')" = "nan 4 " ]
+check "nosat overflows to NaN" [ "$(printf '500\n' | "$swalp" quantize --format fp8e4m3:nosat --text)" = "nan" ]
+check "posit8 never rounds to zero or NaR" [ "$(printf '1e-30\n1e30\n1.07\n' | "$swalp" quantize --format posit8 --text | tr '\n' ' ')" = "5.9604645e-08 16777216 1.125 " ]
+check "mx ceil rule keeps 957" [ "$(printf '957\n1\n' | "$swalp" quantize --format mx:fp8e4m3:scale=ceil --text | head -1)" = "960" ]
+
 # Error paths: exit 2, one line naming the problem and the accepted values.
 printf '1\n2\n3\n' > "$work/stdin"
 expect_error "unknown format" 2 "accepted: fp32, bf16" "$swalp" quantize --format fp7 --text
 expect_error "out-of-range field" 2 "E = 9 is out of range 1..8" "$swalp" quantize --format float:9:2 --text
+expect_error "bad MX scale rule" 2 "MX scale rule 'round' is not one of floor, ceil, even, rceil" "$swalp" quantize --format mx:fp8e4m3:scale=round --text
+expect_error "scale rule before the block" 2 "expected mx:ELEM[:blockN][:scale=RULE]" "$swalp" quantize --format mx:fp8e4m3:scale=ceil:block16 --text
+expect_error "nosat of a format without NaN" 2 "fp4e2m1 has no NaN or Inf to overflow to" "$swalp" quantize --format fp4e2m1:nosat --text
+expect_error "unknown suffix of a named float" 2 "must be 'nosat'" "$swalp" quantize --format fp8e4m3:sat --text
+expect_error "posit beyond float32" 2 "posit:32:3 reaches 2^240, beyond float32; (N-2)*2^ES must be at most 126" "$swalp" quantize --format posit:32:3 --text
+expect_error "posit ES out of range" 2 "ES = 5 is out of range 0..4" "$swalp" quantize --format posit:8:5 --text
 expect_error "bad rounding" 2 "accepted: nearest, stochastic, zero, up, down" "$swalp" quantize --format fp16 --rounding even --text
 expect_error "shape mismatch" 2 "has 4 elements but the data has 3" "$swalp" quantize --format fp16 --shape 2,2 --text
 expect_error "bad shape" 2 "'x' is not a non-negative integer" "$swalp" quantize --format fp16 --shape 3,x --text

@@ -67,6 +67,7 @@ enum class FormatKind {
   kMx,           // mx:ELEM[:blockN]
   kInt,          // int:B[:SCOPE]
   kDynamicTree,  // dt8[:SCOPE]
+  kPosit,        // posit:N:ES, posit8|16|32
 };
 
 // How an MX block's E8M0 scale 2^s follows from the block's amax (docs/formats.md has a worked
@@ -87,6 +88,7 @@ struct Format {
   bool mx_int8 = false;  // kMx with MXINT8 elements (fixed point 1.6, symmetric +-127)
   int mx_emax = 0;       // kMx: emax of the element (OCP MX v1.0); scale 2^(floor(log2 amax)-emax)
   MxScaleRule mx_scale = MxScaleRule::kFloor;  // kMx
+  int posit_es = 0;                            // kPosit: exponent bits ES (N is `bits`)
   std::string spelling;  // canonical lower-case spelling; parse_format(spelling) == *this
 
   bool shares_scale() const {

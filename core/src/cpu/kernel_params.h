@@ -69,7 +69,8 @@ struct ElementwiseJob {
   const float* in;
   float* out;
   size_t n;
-  bool is_float;  // else a fixed-point grid
+  enum class Kind { kFloat, kGrid, kPosit } kind;  // kGrid: fixed point
+  int posit_n, posit_es;
   FloatConsts float_consts;
   GridConsts grid;
   Rounding rounding;

@@ -14,6 +14,7 @@
 
 #include "cpu/kernel_params.h"
 #include "cpu/philox_fill-inl.h"
+#include "cpu/posit_ops-inl.h"
 #include "cpu/quantize_ops-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -26,6 +27,7 @@ void ElementwiseImpl(const ElementwiseJob& job) {
   const DF df;
   const GridVecs grid = BroadcastGrid(df, job.grid);
   const FloatVecs float_vecs = BroadcastFloat(df, job.float_consts);
+  const PositVecs posit_vecs = BroadcastPosit(job.posit_n, job.posit_es);
   const size_t chunks = (job.n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks > 8)
   for (size_t chunk = 0; chunk < chunks; ++chunk) {
@@ -39,12 +41,21 @@ void ElementwiseImpl(const ElementwiseJob& job) {
                    job.out + begin);
       random = random24;
     }
-    if (job.is_float) {
-      ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, float_vecs); });
-    } else {
-      ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+    switch (job.kind) {
+      case ElementwiseJob::Kind::kFloat:
+        ForEachVector(job.in + begin, job.out + begin, count, random, [&](VF v, VI r, size_t) {
+          return QuantizeFloatVec<R>(df, v, r, float_vecs);
+        });
+        break;
+      case ElementwiseJob::Kind::kGrid:
+        ForEachVector(job.in + begin, job.out + begin, count, random,
+                      [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+        break;
+      case ElementwiseJob::Kind::kPosit:
+        ForEachVector(job.in + begin, job.out + begin, count, random, [&](VF v, VI r, size_t) {
+          return QuantizePositVec<R>(df, v, r, posit_vecs);
+        });
+        break;
     }
   }
 }
@@ -86,6 +97,36 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
   }
 }
 
+// mx_scale_exponent (the oracle's rule) for a normal float32 amax, from its bits: per block of
+// 32, so no frexp.
+HWY_INLINE int MxScaleExponentOfNormal(const MxScaleParams& p, uint32_t amax_bits) {
+  const int exponent = int(amax_bits >> 23) - 127;
+  const uint32_t mantissa = amax_bits & 0x7fffff;
+  int s = 0;
+  switch (p.rule) {
+    case MxScaleRule::kFloor:
+      s = exponent - p.emax;
+      break;
+    case MxScaleRule::kCeil:
+      s = exponent + (mantissa != 0) - p.emax;
+      break;
+    case MxScaleRule::kEven:  // half an ELEM ulp added to the mantissa carries out
+      s = exponent + (mantissa + (1u << (22 - p.man_bits)) > 0x7fffffu) - p.emax;
+      break;
+    case MxScaleRule::kRceil: {
+      float amax;
+      std::memcpy(&amax, &amax_bits, sizeof amax);
+      const float descale = amax * p.inv_max;
+      uint32_t d;
+      std::memcpy(&d, &descale, sizeof d);
+      if (d < 0x00800000u) return mx_scale_exponent(p, amax);  // subnormal or zero: rare
+      s = int(d >> 23) - 127 + ((d & 0x7fffff) != 0);
+      break;
+    }
+  }
+  return std::clamp(s, -127, 127);
+}
+
 // The common case of a short power-of-two-scaled scope (bfp, mx): a normal absmax whose grid
 // factors are single normal floats, built from bits without make_scope_params. Returns false,
 // doing nothing, for every other case (zero, NaN, Inf, subnormal or extreme scopes, int:B).
@@ -102,12 +143,7 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
       break;
     case ScopedKind::kMxInt8:
     case ScopedKind::kMxFloat: {
-      // The OCP floor rule from the exponent bits; the other rules need the whole amax.
-      float amax;
-      std::memcpy(&amax, &absmax, sizeof amax);
-      const int scale = job.mx_scale.rule == MxScaleRule::kFloor
-                            ? std::min(exponent - job.mx_scale.emax, 127)
-                            : mx_scale_exponent(job.mx_scale, amax);
+      const int scale = MxScaleExponentOfNormal(job.mx_scale, absmax);
       grid_exponent = job.kind == ScopedKind::kMxInt8 ? scale - 6 : scale;
       break;
     }

@@ -36,6 +36,7 @@ MxScaleParams mx_scale_params(const Format& format) {
   p.emax = format.mx_emax;
   p.man_bits = format.mx_int8 ? 6 : format.element.man_bits;
   p.max = format.mx_int8 ? 127.0f / 64 : float(format.element.max_finite());
+  p.inv_max = 1.0f / p.max;
   return p;
 }
 }  // namespace detail
@@ -141,6 +142,7 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
       case FormatKind::kIdentity:
       case FormatKind::kFloat:
       case FormatKind::kFixed:
+      case FormatKind::kPosit:
         throw std::logic_error("ref_shared_scale: " + format.spelling + " has no shared scale");
     }
     result[i] = static_cast<float>(y);
@@ -172,6 +174,11 @@ void quantize_reference(const QuantSpec& spec, const float* in, float* out, size
             grid_clamped(in[i], q, half_range - q, half_range, spec.rounding, ctx.random_bits(i)));
       return;
     }
+    case FormatKind::kPosit:
+      for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(detail::quantize_posit_scalar(
+            format.bits, format.posit_es, in[i], spec.rounding, ctx.random_bits(i)));
+      return;
     case FormatKind::kBlockFloat:
     case FormatKind::kMx:
     case FormatKind::kInt:

@@ -133,12 +133,79 @@ SWALP_HOST_DEVICE inline double grid_clamped(double x, double q, double limit,
   return copysign(r < bound ? r : bound, x);
 }
 
+// Posit(n, es) (2022 Posit Standard, which fixes es = 2): sign, regime run, es exponent bits,
+// fraction; one zero, NaR for NaN and Inf input. Only formats whose range lies in float32's
+// normal range ((n - 2) * 2^es <= 126) are accepted (format.cpp), so every posit value is a
+// float32. `nearest` rounds the infinitely precise encoding to n bits, ties to the even code,
+// never to zero or NaR (below minpos gives minpos, above maxpos gives maxpos). The other modes
+// pick between the two codes around |x| (zero the lower one below minpos, never NaR above
+// maxpos); stochastic rounding is unbiased in value: up with probability (|x|-lo)/(hi-lo).
+SWALP_HOST_DEVICE inline double quantize_posit_scalar(int n, int es, double x, Rounding rounding,
+                                                      uint32_t bits) {
+  if (is_nan(x) || is_inf(x)) return quiet_nan();  // NaR
+  if (x == 0) return 0.0;                          // the one zero has no sign
+  const bool negative = sign_bit(x);
+  const double a = fabs(x);
+  const int scale_max = (n - 2) * (1 << es);  // maxpos = 2^scale_max = 1 / minpos
+  const double maxpos = ldexp(1.0, scale_max), minpos = ldexp(1.0, -scale_max);
+  if (a >= maxpos) return copysign(maxpos, x);
+  double lo = 0, hi = minpos;
+  bool nearest_up = true;  // below minpos: nearest never gives zero
+  if (a >= minpos) {
+    const int e = floor_log2(a);
+    const int k = e >= 0 ? e / (1 << es) : -((-e + (1 << es) - 1) / (1 << es));  // floor
+    const int m = e - k * (1 << es);
+    const int regime_bits = k >= 0 ? k + 2 : 1 - k;
+    const int kept = n - 1 - regime_bits;  // encoding bits left for exponent and fraction
+    // a = 2^(k 2^es) * (2^m (1 + f)); t = (m + f) * 2^52 on es + 52 bits, exact.
+    const uint64_t t = uint64_t(m) << 52 | uint64_t((ldexp(a, -e) - 1.0) * 4503599627370496.0);
+    const int dropped = es + 52 - kept;
+    if (dropped <= 0) return x;  // every bit of a fits: exact
+    const uint64_t step = uint64_t(1) << dropped, rem = t & (step - 1);
+    if (rem == 0) return x;
+    const uint64_t lo_t = t - rem;
+    // The code's last bit: a fraction or exponent bit, or (no such bits kept) the regime's
+    // terminating bit, which is 1 for k < 0.
+    const bool odd = kept > 0 ? ((lo_t >> dropped) & 1) != 0 : k < 0;
+    nearest_up = rem > step / 2 || (rem == step / 2 && odd);
+    const double base = ldexp(1.0, k * (1 << es));
+    auto value = [&](uint64_t code_t) {
+      return base * ldexp(1.0 + double(code_t & ((uint64_t(1) << 52) - 1)) * 2.220446049250313e-16,
+                          int(code_t >> 52));
+    };
+    lo = value(lo_t);
+    hi = value(lo_t + step);
+  }
+  double r = lo;
+  switch (rounding) {
+    case Rounding::kNearest:
+      r = nearest_up ? hi : lo;
+      break;
+    case Rounding::kZero:
+      r = lo;
+      break;
+    case Rounding::kUp:
+      r = negative ? lo : hi;
+      break;
+    case Rounding::kDown:
+      r = negative ? hi : lo;
+      break;
+    case Rounding::kStochastic:
+      // u < 2^24 (|x|-lo)/(hi-lo), cross-multiplied: exact in double (hi - lo has at most
+      // 2^es + 1 significant bits, |x| - lo at most 24 + 2^es).
+      r = double(bits >> 8) * (hi - lo) < (a - lo) * 16777216.0 ? hi : lo;
+      break;
+  }
+  return r == 0 ? 0.0 : copysign(r, x);
+}
+
 // What the scale of an MX block depends on besides its amax.
 struct MxScaleParams {
   MxScaleRule rule = MxScaleRule::kFloor;
-  int emax = 0;      // of the element: 8 for E4M3, 0 for INT8 (1.6 fixed point)
-  int man_bits = 0;  // of the element: 6 for INT8
-  float max = 0;     // largest element magnitude: 448 for E4M3, 127/64 for INT8
+  int emax = 0;       // of the element: 8 for E4M3, 0 for INT8 (1.6 fixed point)
+  int man_bits = 0;   // of the element: 6 for INT8
+  float max = 0;      // largest element magnitude: 448 for E4M3, 127/64 for INT8
+  float inv_max = 0;  // 1 / max in float32, as torchao computes it
 };
 MxScaleParams mx_scale_params(const Format& format);  // host only
 
@@ -162,7 +229,7 @@ SWALP_HOST_DEVICE inline int mx_scale_exponent(const MxScaleParams& p, float ama
       break;
     }
     case MxScaleRule::kRceil: {
-      const float descale = amax * (1.0f / p.max);  // float32, as torchao and cuBLAS compute it
+      const float descale = amax * p.inv_max;  // float32, as torchao and cuBLAS compute it
       if (descale == 0.0f) return -127;
       const int g = floor_log2(descale);
       s = g + (ldexp(1.0, g) != double(descale));
