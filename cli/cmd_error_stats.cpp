@@ -68,7 +68,9 @@ Dataset load_dataset(const ErrorStatsArgs& args) {
 }
 
 struct ErrorStats {
-  double rmse = 0, max_abs = 0, bias = 0, sqnr_db = 0, seconds = 0;
+  // magnitude_bias: mean of |q| - |x|, which stays visible where the signed bias of
+  // symmetric data cancels (rounding toward zero, stochastic:R).
+  double rmse = 0, max_abs = 0, bias = 0, magnitude_bias = 0, sqnr_db = 0, seconds = 0;
 };
 
 ErrorStats measure(const QuantSpec& spec, const Dataset& d) {
@@ -77,16 +79,18 @@ ErrorStats measure(const QuantSpec& spec, const Dataset& d) {
   quantize(spec, d.values.data(), q.data(), q.size(), d.shape);
   ErrorStats s;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  double signal = 0, noise = 0, sum = 0;
+  double signal = 0, noise = 0, sum = 0, magnitude_sum = 0;
   for (size_t i = 0; i < q.size(); ++i) {
     const double e = double(q[i]) - d.values[i];
     signal += double(d.values[i]) * d.values[i];
     noise += e * e;
     sum += e;
+    magnitude_sum += std::fabs(double(q[i])) - std::fabs(double(d.values[i]));
     s.max_abs = std::max(s.max_abs, std::fabs(e));
   }
   s.rmse = std::sqrt(noise / q.size());
   s.bias = sum / q.size();
+  s.magnitude_bias = magnitude_sum / q.size();
   s.sqnr_db = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
   return s;
 }
@@ -116,24 +120,26 @@ void register_error_stats(CLI::App& app) {
     if (specs.empty()) throw InvalidInput("--formats is empty; give at least one format spelling");
     const Dataset d = load_dataset(args);
     std::printf("data: %s\nrounding: %s\n\n", d.name.c_str(), args.rounding.c_str());
-    std::printf("%-20s %4s %12s %12s %12s %9s %9s\n", "format", "bits", "rmse", "max |err|", "bias",
-                "SQNR dB", "ms");
-    std::string csv = "format,bits,rmse,max_abs_error,bias,sqnr_db,seconds\n";
+    std::printf("%-20s %4s %12s %12s %12s %12s %9s %9s\n", "format", "bits", "rmse", "max |err|",
+                "bias", "|q|-|x|", "SQNR dB", "ms");
+    std::string csv = "format,bits,rmse,max_abs_error,bias,magnitude_bias,sqnr_db,seconds\n";
     nlohmann::json results = nlohmann::json::array();
     for (const QuantSpec& spec : specs) {
       const ErrorStats s = measure(spec, d);
-      std::printf("%-20s %4d %12.4e %12.4e %12.3e %9.2f %9.2f\n", spec.format.spelling.c_str(),
-                  spec.format.bits, s.rmse, s.max_abs, s.bias, s.sqnr_db, 1e3 * s.seconds);
+      std::printf("%-20s %4d %12.4e %12.4e %12.3e %12.3e %9.2f %9.2f\n",
+                  spec.format.spelling.c_str(), spec.format.bits, s.rmse, s.max_abs, s.bias,
+                  s.magnitude_bias, s.sqnr_db, 1e3 * s.seconds);
       char row[256];
-      std::snprintf(row, sizeof row, "%s,%d,%.6e,%.6e,%.6e,%.4f,%.6f\n",
+      std::snprintf(row, sizeof row, "%s,%d,%.6e,%.6e,%.6e,%.6e,%.4f,%.6f\n",
                     spec.format.spelling.c_str(), spec.format.bits, s.rmse, s.max_abs, s.bias,
-                    s.sqnr_db, s.seconds);
+                    s.magnitude_bias, s.sqnr_db, s.seconds);
       csv += row;
       results.push_back({{"format", spec.format.spelling},
                          {"bits", spec.format.bits},
                          {"rmse", s.rmse},
                          {"max_abs_error", s.max_abs},
                          {"bias", s.bias},
+                         {"magnitude_bias", s.magnitude_bias},
                          {"sqnr_db", std::isfinite(s.sqnr_db) ? nlohmann::json(s.sqnr_db)
                                                               : nlohmann::json(nullptr)}});
     }

@@ -37,7 +37,8 @@ void register_formats(CLI::App& app) {
                   f.max_value, f.min_normal, f.min_subnormal, f.epsilon, f.definition.c_str(),
                   f.scaled ? " [values relative to the shared scale]" : "");
     std::printf(
-        "\nAccepted spellings: %s\nRoundings: nearest (ties to even), stochastic, zero, up, down\n",
+        "\nAccepted spellings: %s\nRoundings: nearest (ties to even), stochastic, stochastic:R (R "
+        "random bits, 1..24), zero, up, down\n",
         accepted_format_spellings().c_str());
   });
 }

@@ -34,6 +34,7 @@ struct Params {
   double q, limit, limit_negative;
   // shared-scale formats
   int bits, posit_es;
+  uint32_t random_mask;
   detail::MxScaleParams mx_scale;
   bool mx_int8;
 };
@@ -129,7 +130,10 @@ __device__ void for_block_of_four(const Params& p, PerElement&& f) {
   const uint64_t t = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const uint64_t block = first_block + t;
   uint32_t words[4] = {0, 0, 0, 0};
-  if (p.rounding == Rounding::kStochastic) philox_block(p.seed, p.stream, block, words);
+  if (p.rounding == Rounding::kStochastic) {
+    philox_block(p.seed, p.stream, block, words);
+    for (int k = 0; k < 4; ++k) words[k] |= p.random_mask << 8;  // stochastic:R
+  }
   for (int k = 0; k < 4; ++k) {
     const uint64_t index = block * 4 + uint64_t(k);
     if (index < p.index_offset) continue;
@@ -217,6 +221,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
   p.bits = f.bits;
   p.mx_scale = detail::mx_scale_params(f);
   p.posit_es = f.posit_es;
+  p.random_mask = detail::random24_mask(spec.stochastic_bits);
   p.mx_int8 = f.mx_int8;
   return p;
 }
@@ -243,6 +248,7 @@ bool available() {
 
 void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
               const std::vector<int64_t>& shape, void* stream_handle) {
+  check_stochastic_bits(spec);
   const detail::ScopeLayout layout = detail::make_scope_layout(spec.format, n, shape);
   if (n == 0) return;
   const auto stream = static_cast<cudaStream_t>(stream_handle);

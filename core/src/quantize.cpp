@@ -15,15 +15,24 @@ namespace detail {
 void run_elementwise(const ElementwiseJob& job);
 bool run_scoped(const ScopedJob& job);
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
-                           float* out);
+                           uint64_t index_offset, int32_t random_mask, const ScopeLayout& layout,
+                           const float* in, float* out);
 }  // namespace detail
+
+// A QuantSpec built by hand may carry any stochastic_bits: refused outside 1..24.
+void check_stochastic_bits(const QuantSpec& spec) {
+  if (spec.stochastic_bits < 1 || spec.stochastic_bits > 24)
+    throw InvalidInput("stochastic_bits = " + std::to_string(spec.stochastic_bits) +
+                       " is out of range 1..24 (the R of stochastic:R)");
+}
 
 QuantSpec make_quant_spec(std::string_view format, std::string_view rounding, uint64_t seed,
                           uint64_t stream) {
   QuantSpec spec;
   spec.format = parse_format(format);
-  spec.rounding = parse_rounding(rounding);
+  const RoundingSpelling parsed = parse_rounding_spelling(rounding);
+  spec.rounding = parsed.mode;
+  spec.stochastic_bits = parsed.stochastic_bits;
   spec.seed = seed;
   spec.stream = stream;
   return spec;
@@ -34,6 +43,8 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
   using namespace detail;
   const Format& format = spec.format;
   const ScopeLayout layout = make_scope_layout(format, n, shape);
+  check_stochastic_bits(spec);
+  const int32_t random_mask = int32_t(random24_mask(spec.stochastic_bits));
   switch (format.kind) {
     case FormatKind::kIdentity:
       if (in != out) {
@@ -51,6 +62,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       job.in = in, job.out = out, job.n = n;
       job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
       job.index_offset = spec.index_offset;
+      job.random_mask = random_mask;
       job.kind = format.kind == FormatKind::kFloat   ? ElementwiseJob::Kind::kFloat
                  : format.kind == FormatKind::kPosit ? ElementwiseJob::Kind::kPosit
                                                      : ElementwiseJob::Kind::kGrid;
@@ -68,7 +80,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     }
     case FormatKind::kDynamicTree:
       quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset,
-                            layout, in, out);
+                            random_mask, layout, in, out);
       return;
     case FormatKind::kBlockFloat:
     case FormatKind::kMx:
@@ -79,6 +91,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
   job.in = in, job.out = out, job.layout = layout, job.format = format;
   job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
   job.index_offset = spec.index_offset;
+  job.random_mask = random_mask;
   switch (format.kind) {
     case FormatKind::kBlockFloat:
       job.kind = ScopedKind::kBlockFloat;

@@ -1,7 +1,9 @@
 #include "swalp/rounding.h"
 
 #include <algorithm>
+#include <optional>
 
+#include "swalp/decimal.h"
 #include "swalp/error.h"
 #include "swalp/text.h"
 
@@ -35,14 +37,26 @@ const std::vector<Rounding>& all_roundings() {
   return all;
 }
 
-Rounding parse_rounding(std::string_view spelling) {
+RoundingSpelling parse_rounding_spelling(std::string_view spelling) {
   const std::string text = ascii_lower(spelling);
   std::string accepted;
   for (const auto& entry : kRoundings) {
-    if (text == entry.name) return entry.rounding;
+    if (text == entry.name) return {entry.rounding, 24};
     accepted += (accepted.empty() ? "" : ", ") + std::string(entry.name);
   }
+  accepted += ", stochastic:R (R random bits, 1..24)";
+  const std::string prefix = "stochastic:";
+  if (text.rfind(prefix, 0) == 0) {
+    const std::optional<int64_t> bits = parse_decimal_int(text.substr(prefix.size()));
+    if (bits && *bits >= 1 && *bits <= 24) return {Rounding::kStochastic, int(*bits)};
+    throw InvalidInput("bad rounding '" + std::string(spelling) +
+                       "': R must be a decimal integer in 1..24; accepted: " + accepted);
+  }
   throw InvalidInput("bad rounding '" + std::string(spelling) + "'; accepted: " + accepted);
+}
+
+Rounding parse_rounding(std::string_view spelling) {
+  return parse_rounding_spelling(spelling).mode;
 }
 
 }  // namespace swalp

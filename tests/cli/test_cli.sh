@@ -93,6 +93,8 @@ expect_error "nosat of a format without NaN" 2 "fp4e2m1 has no NaN or Inf to ove
 expect_error "unknown suffix of a named float" 2 "must be 'nosat'" "$swalp" quantize --format fp8e4m3:sat --text
 expect_error "posit beyond float32" 2 "posit:32:3 reaches 2^240, beyond float32; (N-2)*2^ES must be at most 126" "$swalp" quantize --format posit:32:3 --text
 expect_error "posit ES out of range" 2 "ES = 5 is out of range 0..4" "$swalp" quantize --format posit:8:5 --text
+expect_error "stochastic with 30 bits" 2 "R must be a decimal integer in 1..24" "$swalp" quantize --format bf16 --rounding stochastic:30 --text
+check "stochastic:1 rounds 1 + 0.3 ulp down" [ "$(printf '1.0023\n' | "$swalp" quantize --format bf16 --rounding stochastic:1 --text)" = "1" ]
 expect_error "bad rounding" 2 "accepted: nearest, stochastic, zero, up, down" "$swalp" quantize --format fp16 --rounding even --text
 expect_error "shape mismatch" 2 "has 4 elements but the data has 3" "$swalp" quantize --format fp16 --shape 2,2 --text
 expect_error "bad shape" 2 "'x' is not a non-negative integer" "$swalp" quantize --format fp16 --shape 3,x --text

@@ -1,7 +1,10 @@
 // Stochastic rounding: unbiased, rounds up with probability equal to the distance fraction,
 // deterministic for a seed, and different across seeds and streams.
+#include <algorithm>
+#include <cmath>
 #include <random>
 
+#include "swalp/error.h"
 #include "test_util.h"
 
 namespace swalp {
@@ -101,6 +104,70 @@ TEST(Stochastic, DeterministicPerSeedAndStream) {
   EXPECT_EQ(run(1, 0), run(1, 0));
   EXPECT_NE(run(1, 0), run(2, 0));
   EXPECT_NE(run(1, 0), run(1, 1));
+}
+
+// stochastic:R: the element's 24 random bits with the low 24 - R forced to ones. Fast kernels
+// against the oracle for every family (dt8 and posits included), R across its range.
+TEST(StochasticBits, FastMatchesReferenceForEveryFamilyAndR) {
+  std::mt19937 gen(8);
+  std::normal_distribution<float> normal;
+  std::vector<float> in(4099);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = normal(gen) * std::ldexp(1.0f, int(i % 23) - 11);
+  test::for_each_simd_target([&] {
+    for (const char* format :
+         {"bf16", "fp8e4m3", "e8m0", "fp8e4m3fnuz", "fixed:8:4", "bfp:8", "bfp:6:block16",
+          "mx:fp4e2m1", "mx:int8:scale=rceil", "int:4", "dt8", "dt8:block64", "posit8", "posit16"})
+      for (const char* rounding :
+           {"stochastic:1", "stochastic:3", "stochastic:8", "stochastic:16", "stochastic:23"})
+        test::expect_matches_reference(make_quant_spec(format, rounding, 4, 2), in,
+                                       {int64_t(in.size())});
+  });
+}
+
+TEST(StochasticBits, TwentyFourBitsArePlainStochastic) {
+  std::vector<float> in(10000);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = std::sin(float(i)) * 3;
+  for (const char* format : {"bf16", "fp8e4m3", "dt8", "posit8", "mx:fp8e4m3"}) {
+    std::vector<float> plain(in.size()), r24(in.size());
+    quantize(make_quant_spec(format, "stochastic", 3), in.data(), plain.data(), in.size());
+    quantize(make_quant_spec(format, "STOCHASTIC:24", 3), in.data(), r24.data(), in.size());
+    EXPECT_EQ(test::first_mismatch(plain, r24), -1) << format;
+  }
+}
+
+TEST(StochasticBits, RoundUpProbabilityIsTheRemaindersTopRBits) {
+  // bf16 at 1 + p ulp: P(up) = floor(p 2^R) / 2^R. p = 0.3: R = 1 never rounds up, R = 2 one
+  // time in four, R = 4 four in sixteen (0.25), plain stochastic 0.3.
+  const float ulp = 1.0f / 128, x = 1.0f + 0.3f * ulp;
+  const size_t n = 1 << 18;
+  std::vector<float> in(n, x), out(n);
+  for (auto [rounding, expected] :
+       std::vector<std::pair<const char*, double>>{{"stochastic:1", 0.0},
+                                                   {"stochastic:2", 0.25},
+                                                   {"stochastic:4", 0.25},
+                                                   {"stochastic:8", 76.0 / 256},
+                                                   {"stochastic", 0.3}}) {
+    quantize(make_quant_spec("bf16", rounding, 17), in.data(), out.data(), n);
+    const double ups = double(std::count(out.begin(), out.end(), 1.0f + ulp)) / n;
+    EXPECT_NEAR(ups, expected, 0.004) << rounding;
+  }
+}
+
+TEST(StochasticBits, BadRValuesAreRefused) {
+  for (const char* bad : {"stochastic:0", "stochastic:25", "stochastic:", "stochastic:x",
+                          "stochastic:-3", "stochastic:8:1"}) {
+    try {
+      make_quant_spec("bf16", bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("stochastic:R"), std::string::npos) << e.what();
+    }
+  }
+  QuantSpec spec = make_quant_spec("bf16", "stochastic");
+  spec.stochastic_bits = 0;
+  float x = 1, y;
+  EXPECT_THROW(quantize(spec, &x, &y, 1), InvalidInput);
+  EXPECT_THROW(quantize_reference(spec, &x, &y, 1), InvalidInput);
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 //    the top 24 bits of philox_bits(seed, stream, index_offset + i) (rng.h) and frac in [0, 1) is
 //    the exact distance of |x| from the lower magnitude neighbour, in units of the gap to the upper
 //    one. The result depends only on (seed, stream, i): identical for any thread count.
+//    `stochastic:R` (stochastic_bits = R < 24) forces the low 24 - R bits of u to ones first:
+//    for the dyadic remainders of every format but dt8 that is the hardware rule of comparing
+//    the remainder's top R bits with R random bits; it rounds up slightly less often (bias).
 //  - Shared-scale formats (bfp, mx, int, dt8) take their scale per scope of `shape`; a NaN in
 //    a scope makes the whole scope NaN; an Inf is an error for bfp, int and dt8, and makes the
 //    block NaN for mx (OCP MX v1.0).
@@ -29,7 +32,11 @@ struct QuantSpec {
   // Random index of the first element: element i draws the bits of index index_offset + i,
   // so quantizing an array in consecutive slices equals quantizing it whole.
   uint64_t index_offset = 0;
+  int stochastic_bits = 24;  // R of `stochastic:R`, 1..24 (24: plain stochastic)
 };
+
+// Throws InvalidInput unless spec.stochastic_bits is in 1..24.
+void check_stochastic_bits(const QuantSpec& spec);
 
 // Parses both spellings; throws InvalidInput on a bad one.
 QuantSpec make_quant_spec(std::string_view format, std::string_view rounding = "nearest",

@@ -18,7 +18,14 @@ std::string_view rounding_name(Rounding rounding);
 // All modes, in the order `swalp` lists them.
 const std::vector<Rounding>& all_roundings();
 
+// A rounding spelling: a mode, and for `stochastic:R` the random bits R (1..24) it sees.
+struct RoundingSpelling {
+  Rounding mode = Rounding::kNearest;
+  int stochastic_bits = 24;
+};
+
 // Case-insensitive. Throws InvalidInput naming the accepted spellings.
-Rounding parse_rounding(std::string_view spelling);
+RoundingSpelling parse_rounding_spelling(std::string_view spelling);
+Rounding parse_rounding(std::string_view spelling);  // the mode of parse_rounding_spelling
 
 }  // namespace swalp

@@ -20,7 +20,8 @@ void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in,
 // the largest magnitude index at most the bucket's first float. Returns how many it rounded;
 // the caller rounds the rest.
 size_t dt8_stochastic(const uint8_t* floor_of, const float* magnitudes, const float* in, size_t n,
-                      float m, uint64_t seed, uint64_t stream, uint64_t first_index, float* out);
+                      float m, uint64_t seed, uint64_t stream, uint64_t first_index,
+                      int32_t random_mask, float* out);
 
 // dt8_nearest for one value (the kernel's tail, and scopes that are not contiguous).
 inline float dt8_nearest_one(const int32_t* words, const float* magnitudes, float x, float m) {

@@ -52,13 +52,14 @@ float float_of_bits(uint32_t bits) {
 struct ElementRounder {
   Rounding rounding;
   uint64_t seed, stream, index_offset;
+  uint32_t random_mask;  // stochastic:R
   const std::array<float, 128>& table = dt8_magnitudes();
   const std::vector<uint8_t>& floor_of = bucket_floor();
 
   float operator()(float x, uint32_t m_bits, size_t i) const {
     return round(x, m_bits,
                  rounding == Rounding::kStochastic
-                     ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8)
+                     ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8) | random_mask
                      : 0u);
   }
 
@@ -212,14 +213,14 @@ std::vector<uint32_t> scope_maxima(const ScopeLayout& layout, const float* in) {
 }  // namespace
 
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           uint64_t index_offset, const ScopeLayout& layout, const float* in,
-                           float* out) {
+                           uint64_t index_offset, int32_t random_mask, const ScopeLayout& layout,
+                           const float* in, float* out) {
   const std::vector<uint32_t> absmax = scope_maxima(layout, in);
   for (uint32_t m : absmax)
     if (m == 0x7f800000u)
       throw InvalidInput("format " + format.spelling +
                          " cannot encode Inf: a scope holds an infinite value");
-  const ElementRounder round{rounding, seed, stream, index_offset};
+  const ElementRounder round{rounding, seed, stream, index_offset, uint32_t(random_mask)};
   const std::vector<int32_t>& words = nearest_words();
   if (rounding == Rounding::kNearest && !words.empty()) {
     const float* magnitudes = dt8_magnitudes().data();
@@ -246,7 +247,8 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
         const size_t count = std::min(kPiece, end - piece);
         fill_random24(seed, stream, index_offset + piece, count, random24);
         for (size_t j = 0; j < count; ++j)
-          out[piece + j] = round.round(in[piece + j], max_of(piece + j), uint32_t(random24[j]));
+          out[piece + j] =
+              round.round(in[piece + j], max_of(piece + j), uint32_t(random24[j] | random_mask));
       }
     };
     if (layout.scope.kind == ScopeKind::kCol) {
@@ -265,9 +267,9 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       const uint32_t m_bits = absmax[scope];
       size_t done = begin;
       if (scales(m_bits))
-        done +=
-            dt8_stochastic(round.floor_of.data(), magnitudes, in + begin, end - begin,
-                           float_of_bits(m_bits), seed, stream, index_offset + begin, out + begin);
+        done += dt8_stochastic(round.floor_of.data(), magnitudes, in + begin, end - begin,
+                               float_of_bits(m_bits), seed, stream, index_offset + begin,
+                               random_mask, out + begin);
       round_piece(done, end, [m_bits](size_t) { return m_bits; });
     });
     return;

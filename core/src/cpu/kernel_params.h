@@ -60,6 +60,7 @@ struct ScopedJob {
   float kmax;              // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
   uint64_t seed, stream, index_offset;
+  int32_t random_mask;  // ORed into the 24 random bits (stochastic:R)
 };
 
 // The per-format clamp of ScopedJob::kmax.
@@ -75,6 +76,7 @@ struct ElementwiseJob {
   GridConsts grid;
   Rounding rounding;
   uint64_t seed, stream, index_offset;
+  int32_t random_mask;  // ORed into the 24 random bits (stochastic:R)
 };
 
 // Cheap (bit arithmetic only): called once per scope, blocks of 32 included.

@@ -22,6 +22,15 @@ namespace swalp::detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// The job's random bits: Philox, with the low bits forced to ones for stochastic:R.
+template <class Job>
+HWY_INLINE void FillJobRandom24(const Job& job, size_t first, size_t count, int32_t* out,
+                                const float* prefetch_in, const float* prefetch_out) {
+  FillRandom24(job.seed, job.stream, first, count, out, prefetch_in, prefetch_out);
+  if (job.random_mask != 0)
+    for (size_t j = 0; j < count; ++j) out[j] |= job.random_mask;
+}
+
 template <Rounding R>
 void ElementwiseImpl(const ElementwiseJob& job) {
   const DF df;
@@ -37,8 +46,8 @@ void ElementwiseImpl(const ElementwiseJob& job) {
     if constexpr (R == Rounding::kStochastic) {
       // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
       // memory traffic overlaps it instead of following it.
-      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin,
-                   job.out + begin);
+      FillJobRandom24(job, job.index_offset + begin, count, random24, job.in + begin,
+                      job.out + begin);
       random = random24;
     }
     switch (job.kind) {
@@ -232,8 +241,7 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
         HWY_ALIGN int32_t random24[kChunk];
         const size_t b = begin + c * kChunk, count = std::min(kChunk, end - b);
         if (kRandom)
-          FillRandom24(job.seed, job.stream, job.index_offset + b, count, random24, job.in + b,
-                       job.out + b);
+          FillJobRandom24(job, job.index_offset + b, count, random24, job.in + b, job.out + b);
         QuantizeSegment<R>(job, element, params, job.in + b, job.out + b, count,
                            kRandom ? random24 : nullptr);
       }
@@ -254,8 +262,8 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       segment_range(first, group_begin, end);
       segment_range(last - 1, begin, group_end);
       if (kRandom)
-        FillRandom24(job.seed, job.stream, job.index_offset + group_begin, group_end - group_begin,
-                     random24.data(), job.in + group_begin, job.out + group_begin);
+        FillJobRandom24(job, job.index_offset + group_begin, group_end - group_begin,
+                        random24.data(), job.in + group_begin, job.out + group_begin);
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
         const uint32_t absmax = AbsMaxBits(job.in + begin, end - begin);
@@ -331,8 +339,8 @@ bool ColumnScopesImpl(const ScopedJob& job) {
     const size_t r = task / pieces_per_row, c0 = (task % pieces_per_row) * kChunk;
     const size_t count = std::min(kChunk, cols - c0), begin = r * cols + c0;
     if constexpr (R == Rounding::kStochastic)
-      FillRandom24(job.seed, job.stream, job.index_offset + begin, count, random24, job.in + begin,
-                   job.out + begin);
+      FillJobRandom24(job, job.index_offset + begin, count, random24, job.in + begin,
+                      job.out + begin);
     const VI copy_action = hn::Set(di, int32_t(ScopeAction::kCopy));
     const VI quantize_action = hn::Set(di, int32_t(ScopeAction::kQuantize));
     const VF nan = hn::Set(df, std::numeric_limits<float>::quiet_NaN());

@@ -52,7 +52,8 @@ struct Context {
   const QuantSpec& spec;
   uint32_t random_bits(size_t i) const {
     return spec.rounding == Rounding::kStochastic
-               ? philox_bits(spec.seed, spec.stream, spec.index_offset + i)
+               ? philox_bits(spec.seed, spec.stream, spec.index_offset + i) |
+                     detail::random24_mask(spec.stochastic_bits) << 8
                : 0;
   }
 };
@@ -154,6 +155,7 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
 
 void quantize_reference(const QuantSpec& spec, const float* in, float* out, size_t n,
                         const std::vector<int64_t>& shape) {
+  check_stochastic_bits(spec);
   const Format& format = spec.format;
   const detail::ScopeLayout layout = detail::make_scope_layout(format, n, shape);
   const Context ctx{spec};

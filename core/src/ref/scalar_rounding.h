@@ -42,6 +42,12 @@ SWALP_HOST_DEVICE inline double quiet_nan() {
 SWALP_HOST_DEVICE inline bool is_inf(double x) { return fabs(x) == HUGE_VAL; }
 SWALP_HOST_DEVICE inline bool sign_bit(double x) { return copysign(1.0, x) < 0; }
 
+// `stochastic:R` forces the low 24 - R of an element's 24 random bits to ones (quantize.h):
+// the mask to OR into them, 0 for plain stochastic (R = 24).
+SWALP_HOST_DEVICE inline uint32_t random24_mask(int stochastic_bits) {
+  return stochastic_bits >= 24 ? 0u : (1u << (24 - stochastic_bits)) - 1u;
+}
+
 // Picks lo or hi (magnitudes, lo <= a <= hi) per the rounding mode. `lo_even` breaks nearest
 // ties; `bits` are the element's 32 random bits, of which stochastic rounding uses the top 24.
 SWALP_HOST_DEVICE inline double pick_neighbour(double a, double lo, double hi, bool lo_even,
