@@ -57,7 +57,8 @@ std::vector<std::string> bench_format_spellings() {
                         "fp8e4m3fnuz:nosat",
                         "posit8",
                         "posit16",
-                        "posit32"})
+                        "posit32",
+                        "nvfp4"})
     formats.push_back(f);
   return formats;
 }

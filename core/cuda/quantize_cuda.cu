@@ -5,8 +5,10 @@
 #include <math_constants.h>
 
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "../src/ref/scalar_rounding.h"
 #include "../src/scope_layout.h"
@@ -35,6 +37,7 @@ struct Params {
   // shared-scale formats
   int bits, posit_es;
   uint32_t random_mask;
+  float nvfp4_tensor_scale;  // kNvfp4: S, from the scope maxima (NaN: the tensor holds a NaN)
   detail::MxScaleParams mx_scale;
   bool mx_int8;
 };
@@ -108,6 +111,10 @@ __device__ float quantize_shared(const Params& p, float in, double m, uint32_t b
       y = copysign(double(__fmul_rn(float(k), scale)), x);
       break;
     }
+    case int(FormatKind::kNvfp4):
+      y = detail::nvfp4_element(in, detail::nvfp4_block_scale(float(m), p.nvfp4_tensor_scale),
+                                p.rounding, bits);
+      break;
     case int(FormatKind::kDynamicTree): {
       const float n = __fdiv_rn(fabsf(in), float(m));
       int lo = 0;
@@ -185,7 +192,8 @@ __global__ void shared_kernel(Params p, const float* in, float* out,
                               const unsigned int* scope_max) {
   for_block_of_four(p, [&](uint64_t i, uint32_t bits) {
     const unsigned int m_bits = scope_max[scope_of(p, i)];
-    if (m_bits >= 0x7f800000u) {  // a NaN (or, for MX, an Inf) in the scope
+    if (m_bits >= 0x7f800000u || p.nvfp4_tensor_scale != p.nvfp4_tensor_scale) {
+      // a NaN (or, for MX, an Inf) in the scope; for NVFP4 a NaN anywhere in the tensor
       out[i] = CUDART_NAN_F;
       return;
     }
@@ -271,6 +279,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     case FormatKind::kMx:
     case FormatKind::kInt:
     case FormatKind::kDynamicTree:
+    case FormatKind::kNvfp4:
       break;  // the shared-scale kernels below
   }
   upload_tables();
@@ -302,7 +311,21 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       throw InvalidInput("format " + spec.format.spelling +
                          " cannot encode Inf: a scope holds an infinite value");
   }
-  shared_kernel<<<blocks_for(philox_blocks), kThreads, 0, stream>>>(p, in, out, scope_max);
+  Params shared = p;
+  if (spec.format.kind == FormatKind::kNvfp4) {
+    // The outer scale: the maximum of the block maxima, reduced on the host.
+    std::vector<unsigned int> maxima(scopes);
+    check(cudaMemcpyAsync(maxima.data(), scope_max, scopes * sizeof(unsigned int),
+                          cudaMemcpyDeviceToHost, stream),
+          "copy of the block maxima");
+    check(cudaStreamSynchronize(stream), "synchronize");
+    unsigned int amax_bits = 0;
+    for (unsigned int m : maxima) amax_bits = m > amax_bits ? m : amax_bits;
+    float amax;
+    std::memcpy(&amax, &amax_bits, sizeof amax);
+    shared.nvfp4_tensor_scale = amax_bits > 0x7f800000u ? amax : detail::nvfp4_tensor_scale(amax);
+  }
+  shared_kernel<<<blocks_for(philox_blocks), kThreads, 0, stream>>>(shared, in, out, scope_max);
   check(cudaGetLastError(), "launch of the shared-scale kernel");
 }
 

@@ -188,7 +188,7 @@ std::string accepted_format_spellings() {
       ", float:E:M, float:E:M:sat (E 1..8, M 0..23), fixed:WL:FL (WL 2..32, FL -64..64), "
       "bfp:WL[:SCOPE] (WL 2..32), mx:ELEM[:blockN][:scale=RULE] (ELEM fp8e4m3|fp8e5m2|fp6e3m2|"
       "fp6e2m3|fp4e2m1|int8, N 1..1048576, default 32, RULE floor|ceil|even|rceil, default "
-      "floor), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
+      "floor), nvfp4[:blockN] (default 16), int:B[:SCOPE] (B 2..24), dt8[:SCOPE]; "
       "SCOPE tensor|row|col|blockN; also";
   for (const FormatAlias& a : kAliases) out += std::string(" ") + a.alias;
   return out;
@@ -262,6 +262,16 @@ Format parse_format(std::string_view spelling) {
             : "posit:" + std::to_string(format.bits) + ":" + std::to_string(format.posit_es);
     return format;
   }
+  if (head == "nvfp4") {
+    expect_fields(spelling, parts, 1, 2, "nvfp4[:blockN]");
+    format.kind = FormatKind::kNvfp4;
+    format.element = parse_format("fp4e2m1").element;
+    format.bits = 4;
+    format.scope = {ScopeKind::kBlock, 16};
+    if (parts.size() == 2) format.scope = parse_scope(spelling, parts[1], true);
+    format.spelling = "nvfp4:" + scope_spelling(format.scope);
+    return format;
+  }
   if (head == "fixed") {
     expect_fields(spelling, parts, 3, 3, "fixed:WL:FL");
     format.kind = FormatKind::kFixed;
@@ -333,7 +343,9 @@ bool names_scope(std::string_view spelling) {
   if (!format.shares_scale()) return false;
   const auto parts = split(ascii_lower(spelling), ':');
   if (format.kind == FormatKind::kMx) return parts.size() > 2 && parts[2].rfind("scale=", 0) != 0;
-  return parts.size() == (format.kind == FormatKind::kDynamicTree ? 2u : 3u);
+  const bool one_field_head = format.kind == FormatKind::kDynamicTree ||
+                              format.kind == FormatKind::kNvfp4;  // dt8[:SCOPE], nvfp4[:blockN]
+  return parts.size() == (one_field_head ? 2u : 3u);
 }
 
 Format with_scope(const Format& format, Scope scope) {
@@ -434,6 +446,14 @@ FormatInfo format_info(const Format& format) {
       info.epsilon = std::ldexp(1.0, -std::max(fraction_bits_at_one, 0));
       break;
     }
+    case FormatKind::kNvfp4:
+      info.definition = "NVIDIA NVFP4: fp4e2m1, E4M3 scale (amax/6) per " + format.scope_name() +
+                        ", fp32 tensor scale amax/(6*448)";
+      info.scaled = true;
+      info.max_value = 6;
+      info.min_normal = 1;
+      info.min_subnormal = info.epsilon = 0.5;
+      break;
     case FormatKind::kDynamicTree:
       info.definition = "Dettmers dynamic tree code, absmax-normalized per " + format.scope_name();
       info.scaled = true;
@@ -466,6 +486,7 @@ std::vector<FormatInfo> format_table() {
                               "mx:int8",
                               "int:8",
                               "dt8",
+                              "nvfp4",
                               "posit8",
                               "posit16",
                               "posit32",

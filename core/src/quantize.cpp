@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "cpu/kernel_params.h"
@@ -18,6 +20,18 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
                            uint64_t index_offset, int32_t random_mask, const ScopeLayout& layout,
                            const float* in, float* out);
 }  // namespace detail
+
+// max |x| as float32 bits (NaN patterns order above Inf), in parallel chunks.
+static uint32_t tensor_absmax_bits(const float* in, size_t n) {
+  uint32_t best = 0;
+#pragma omp parallel for schedule(static) reduction(max : best) if (n > 8 * detail::kChunk)
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, in + i, sizeof bits);
+    best = std::max(best, bits & 0x7fffffffu);
+  }
+  return best;
+}
 
 // A QuantSpec built by hand may carry any stochastic_bits: refused outside 1..24.
 void check_stochastic_bits(const QuantSpec& spec) {
@@ -85,6 +99,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     case FormatKind::kBlockFloat:
     case FormatKind::kMx:
     case FormatKind::kInt:
+    case FormatKind::kNvfp4:
       break;  // the scoped kernels below
   }
   ScopedJob job{};
@@ -104,6 +119,20 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       job.mx_scale = mx_scale_params(format);
       if (!format.mx_int8) job.element = make_float_consts(format.element);
       break;
+    case FormatKind::kNvfp4: {
+      // The outer scale needs the whole tensor's maximum first; a NaN anywhere makes it NaN.
+      const uint32_t amax_bits = tensor_absmax_bits(in, n);
+      if (amax_bits > 0x7f800000u) {
+        std::fill(out, out + n, std::numeric_limits<float>::quiet_NaN());
+        return;
+      }
+      float amax;
+      std::memcpy(&amax, &amax_bits, sizeof amax);
+      job.kind = ScopedKind::kNvfp4;
+      job.element = make_float_consts(format.element);
+      job.nvfp4_tensor_scale = nvfp4_tensor_scale(amax);  // Inf: the kernel refuses its block
+      break;
+    }
     case FormatKind::kIdentity:
     case FormatKind::kFloat:
     case FormatKind::kFixed:

@@ -46,12 +46,12 @@ namespace {
 
 // The spec of one site. A shared-scale spelling that names no scope gets one scale per row
 // (output channel of a parameter, example of an activation) when `per_row`, else per tensor.
-// MX keeps its blocks.
+// MX and NVFP4 keep their blocks.
 std::optional<QuantSpec> site_spec(const std::string& spelling, const std::string& rounding,
                                    bool per_row, uint64_t seed) {
   if (spelling.empty()) return std::nullopt;
   QuantSpec spec = make_quant_spec(spelling, rounding, seed);
-  if (per_row && spec.format.shares_scale() && spec.format.kind != FormatKind::kMx &&
+  if (per_row && spec.format.shares_scale() && !spec.format.block_scope_only() &&
       !names_scope(spelling))
     spec.format = with_scope(spec.format, Scope{ScopeKind::kRow, 0});
   return spec;

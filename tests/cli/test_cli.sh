@@ -81,6 +81,7 @@ check "fnuz, e8m0, nosat" [ "$(printf -- '-0.0001\n3\n500\n' | "$swalp" quantize
 check "e8m0 zero is NaN" [ "$(printf '0\n3\n' | "$swalp" quantize --format e8m0 --text | tr '\n' ' ')" = "nan 4 " ]
 check "nosat overflows to NaN" [ "$(printf '500\n' | "$swalp" quantize --format fp8e4m3:nosat --text)" = "nan" ]
 check "posit8 never rounds to zero or NaR" [ "$(printf '1e-30\n1e30\n1.07\n' | "$swalp" quantize --format posit8 --text | tr '\n' ' ')" = "5.9604645e-08 16777216 1.125 " ]
+check "nvfp4 keeps a block maximum unclipped" [ "$(printf '957\n1\n' | "$swalp" quantize --format nvfp4 --text | head -1)" = "957" ]
 check "mx ceil rule keeps 957" [ "$(printf '957\n1\n' | "$swalp" quantize --format mx:fp8e4m3:scale=ceil --text | head -1)" = "960" ]
 
 # Error paths: exit 2, one line naming the problem and the accepted values.
@@ -95,6 +96,7 @@ expect_error "posit beyond float32" 2 "posit:32:3 reaches 2^240, beyond float32;
 expect_error "posit ES out of range" 2 "ES = 5 is out of range 0..4" "$swalp" quantize --format posit:8:5 --text
 expect_error "stochastic with 30 bits" 2 "R must be a decimal integer in 1..24" "$swalp" quantize --format bf16 --rounding stochastic:30 --text
 check "stochastic:1 rounds 1 + 0.3 ulp down" [ "$(printf '1.0023\n' | "$swalp" quantize --format bf16 --rounding stochastic:1 --text)" = "1" ]
+expect_error "nvfp4 with a row scope" 2 "is not blockN" "$swalp" quantize --format nvfp4:row --text
 expect_error "bad rounding" 2 "accepted: nearest, stochastic, zero, up, down" "$swalp" quantize --format fp16 --rounding even --text
 expect_error "shape mismatch" 2 "has 4 elements but the data has 3" "$swalp" quantize --format fp16 --shape 2,2 --text
 expect_error "bad shape" 2 "'x' is not a non-negative integer" "$swalp" quantize --format fp16 --shape 3,x --text

@@ -2,6 +2,7 @@
 // scopes, Inf handling, and the bfp/fixed relation.
 #include <omp.h>
 
+#include <algorithm>
 #include <random>
 
 #include "swalp/codes.h"
@@ -49,6 +50,8 @@ const char* const kScopedFormats[] = {"bfp:8",
                                       "mx:fp6e3m2:scale=rceil",
                                       "mx:int8:scale=rceil",
                                       "mx:int8:block5:scale=ceil",
+                                      "nvfp4",
+                                      "nvfp4:block7",
                                       "int:8",
                                       "int:4:row",
                                       "int:3:col",
@@ -245,6 +248,53 @@ TEST(ScopedFormats, MxScaleRuleSpellings) {
       EXPECT_NE(std::string(e.what()).find("floor"), std::string::npos) << e.what();
     }
   }
+}
+
+// NVFP4 composed from formats checked against ml_dtypes elsewhere: the tensor scale S = amax /
+// 2688, per block E4M3(clamp(amax_b / 6 / S, 2^-6, 448)), elements fp4e2m1(x / (S e4m3)), all
+// in float32 (torchao's _nvfp4_quantize).
+TEST(ScopedFormats, Nvfp4IsTheTwoLevelCompositionOfE4m3AndFp4) {
+  auto q1 = [](const char* format, float x) {
+    float y;
+    quantize(make_quant_spec(format), &x, &y, 1);
+    return y;
+  };
+  std::mt19937 gen(16);
+  std::normal_distribution<float> normal;
+  std::vector<float> in(16 * 37);
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = normal(gen) * std::ldexp(1.0f, int(i / 16 % 9) * 3 - 12);
+  for (size_t i = 48; i < 64; ++i) in[i] = 0.0f;  // an all-zero block stays zero
+  std::vector<float> out(in.size());
+  quantize(make_quant_spec("nvfp4"), in.data(), out.data(), in.size());
+  float amax = 0;
+  for (float v : in) amax = std::max(amax, std::fabs(v));
+  const float s = amax / 2688.0f;
+  for (size_t b = 0; b < in.size() / 16; ++b) {
+    float block_amax = 0;
+    for (size_t i = b * 16; i < b * 16 + 16; ++i)
+      block_amax = std::max(block_amax, std::fabs(in[i]));
+    const float scaled = std::clamp(block_amax / 6.0f / s, 0.015625f, 448.0f);
+    const float total = s * q1("fp8e4m3", scaled);
+    for (size_t i = b * 16; i < b * 16 + 16; ++i) {
+      const float expected = q1("fp4e2m1", in[i] / total) * total;
+      ASSERT_EQ(test::bits_of(out[i]), test::bits_of(expected)) << "block " << b << " x " << in[i];
+    }
+  }
+  // The largest block value comes back within an E4M3 rounding of itself (no clipping at 6).
+  const float top = *std::max_element(out.begin(), out.end());
+  EXPECT_NEAR(top / amax, 1.0, 0.07);
+  EXPECT_EQ(parse_format("NVFP4").spelling, "nvfp4:block16");
+  EXPECT_EQ(parse_format("nvfp4:block32").scope.block, 32);
+  EXPECT_THROW(parse_format("nvfp4:row"), InvalidInput);
+  // NaN anywhere makes the whole tensor NaN (its scale is NaN); Inf is refused.
+  std::vector<float> with_nan(32, 1.0f);
+  with_nan[31] = NAN;
+  quantize(make_quant_spec("nvfp4"), with_nan.data(), with_nan.data(), with_nan.size());
+  EXPECT_TRUE(std::isnan(with_nan[0]));
+  std::vector<float> with_inf(32, 1.0f), sink(32);
+  with_inf[3] = INFINITY;
+  EXPECT_THROW(quantize(make_quant_spec("nvfp4"), with_inf.data(), sink.data(), 32), InvalidInput);
 }
 
 TEST(ScopedFormats, ResultsDoNotDependOnThreadCount) {

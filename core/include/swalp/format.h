@@ -68,6 +68,7 @@ enum class FormatKind {
   kInt,          // int:B[:SCOPE]
   kDynamicTree,  // dt8[:SCOPE]
   kPosit,        // posit:N:ES, posit8|16|32
+  kNvfp4,        // nvfp4[:blockN]: fp4e2m1, E4M3 block scale, fp32 tensor scale
 };
 
 // How an MX block's E8M0 scale 2^s follows from the block's amax (docs/formats.md has a worked
@@ -93,8 +94,10 @@ struct Format {
 
   bool shares_scale() const {
     return kind == FormatKind::kBlockFloat || kind == FormatKind::kMx || kind == FormatKind::kInt ||
-           kind == FormatKind::kDynamicTree;
+           kind == FormatKind::kDynamicTree || kind == FormatKind::kNvfp4;
   }
+  // MX and NVFP4: the scope is always blockN.
+  bool block_scope_only() const { return kind == FormatKind::kMx || kind == FormatKind::kNvfp4; }
   // Spelling of the scope: tensor, row, col or blockN.
   std::string scope_name() const;
 };

@@ -47,7 +47,7 @@ struct ScopeParams {
   float scale = 0;  // int:B (absmax / qmax), dt8 (absmax)
 };
 
-enum class ScopedKind { kBlockFloat, kMxFloat, kMxInt8, kInt };
+enum class ScopedKind { kBlockFloat, kMxFloat, kMxInt8, kInt, kNvfp4 };
 
 struct ScopedJob {
   const float* in;
@@ -55,9 +55,10 @@ struct ScopedJob {
   ScopeLayout layout;
   ScopedKind kind;
   Format format;
-  FloatConsts element;     // kMxFloat
-  MxScaleParams mx_scale;  // kMxFloat, kMxInt8
-  float kmax;              // clamp in grid steps: scope_kmax(format, kind)
+  FloatConsts element;       // kMxFloat
+  MxScaleParams mx_scale;    // kMxFloat, kMxInt8
+  float nvfp4_tensor_scale;  // kNvfp4: S of the whole tensor (finite)
+  float kmax;                // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
   uint64_t seed, stream, index_offset;
   int32_t random_mask;  // ORed into the 24 random bits (stochastic:R)

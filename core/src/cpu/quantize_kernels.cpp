@@ -103,6 +103,13 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
                     [&](VF v, VI r, size_t) { return QuantizeIntVec<R>(df, v, r, scale, qmax); });
       return;
     }
+    case ScopedKind::kNvfp4: {  // x / (S e4m3) to fp4e2m1, times S e4m3: nvfp4_element
+      const VF scale = hn::Set(df, p.scale);
+      ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
+        return hn::Mul(QuantizeFloatVec<R>(df, hn::Div(v, scale), r, element), scale);
+      });
+      return;
+    }
   }
 }
 
@@ -143,7 +150,9 @@ template <Rounding R>
 HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& element, uint32_t absmax,
                                     const float* in, float* out, size_t count,
                                     const int32_t* random24) {
-  if (job.kind == ScopedKind::kInt || absmax < 0x00800000u || absmax >= 0x7f800000u) return false;
+  if (job.kind == ScopedKind::kInt || job.kind == ScopedKind::kNvfp4 || absmax < 0x00800000u ||
+      absmax >= 0x7f800000u)
+    return false;
   const int exponent = int(absmax >> 23) - 127;
   int grid_exponent = 0;
   switch (job.kind) {
@@ -157,6 +166,7 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
       break;
     }
     case ScopedKind::kInt:
+    case ScopedKind::kNvfp4:
       return false;  // returned above; listed so that every kind is a case
   }
   if (grid_exponent < -126 || grid_exponent > 126) return false;

@@ -79,6 +79,15 @@ std::vector<double> scope_absmax(const detail::ScopeLayout& layout, const float*
 
 void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, const float* in,
                       float* out) {
+  // NVFP4's outer scale: over the whole tensor (Inf is refused below, NaN makes it all NaN).
+  float tensor_scale = 0;
+  if (spec.format.kind == FormatKind::kNvfp4) {
+    double amax = 0;
+    for (size_t i = 0; i < layout.n; ++i) amax = std::max(amax, std::fabs(double(in[i])));
+    for (size_t i = 0; i < layout.n; ++i)
+      if (std::isnan(in[i])) amax = std::numeric_limits<double>::quiet_NaN();
+    tensor_scale = detail::nvfp4_tensor_scale(float(amax));
+  }
   const Format& format = spec.format;
   const Context ctx{spec};
   const std::vector<double> absmax = scope_absmax(layout, in);
@@ -93,7 +102,7 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
     const double x = in[i];
     const uint32_t bits = ctx.random_bits(i);
     const bool negative = std::signbit(x);
-    if (std::isnan(m) || std::isinf(m)) {
+    if (std::isnan(m) || std::isinf(m) || std::isnan(tensor_scale)) {
       result[i] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
@@ -128,6 +137,10 @@ void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, 
         y = std::copysign(double(float(k) * scale), x);
         break;
       }
+      case FormatKind::kNvfp4:
+        y = detail::nvfp4_element(in[i], detail::nvfp4_block_scale(float(m), tensor_scale),
+                                  spec.rounding, bits);
+        break;
       case FormatKind::kDynamicTree: {
         const auto& table = dt8_magnitudes();
         const float n = std::fabs(in[i]) / float(m);
@@ -185,6 +198,7 @@ void quantize_reference(const QuantSpec& spec, const float* in, float* out, size
     case FormatKind::kMx:
     case FormatKind::kInt:
     case FormatKind::kDynamicTree:
+    case FormatKind::kNvfp4:
       ref_shared_scale(spec, layout, in, out);
       return;
   }

@@ -205,6 +205,37 @@ SWALP_HOST_DEVICE inline double quantize_posit_scalar(int n, int es, double x, R
   return r == 0 ? 0.0 : copysign(r, x);
 }
 
+// NVFP4, two-level, as torchao computes it (torchao/prototype/mx_formats/nvfp4_tensor.py:
+// per_tensor_amax_to_scale and _nvfp4_quantize), every step in float32: tensor scale
+// S = amax / (448 * 6); per block, amax_b / 6 / S clamped to [2^-6, 448] and rounded to E4M3;
+// the element x / (S * e4m3) rounded to fp4e2m1 (saturating) and multiplied back.
+SWALP_HOST_DEVICE inline FloatRule fp4e2m1_rule() {
+  FloatRule r;
+  r.man_bits = 1, r.emin = 0, r.max_finite = 6, r.saturate = true, r.has_inf = false;
+  return r;
+}
+SWALP_HOST_DEVICE inline FloatRule fp8e4m3_rule() {
+  FloatRule r;
+  r.man_bits = 3, r.emin = -6, r.max_finite = 448, r.saturate = true, r.has_inf = false;
+  return r;
+}
+// S from the tensor's amax (finite); a scale that underflows to 0 becomes the smallest float.
+SWALP_HOST_DEVICE inline float nvfp4_tensor_scale(float amax) {
+  const float s = amax / 2688.0f;
+  return s == 0 ? 1.40129846e-45f : s;  // NaN stays NaN
+}
+// S * e4m3 of a block whose amax is block_amax (finite, >= 0).
+SWALP_HOST_DEVICE inline float nvfp4_block_scale(float block_amax, float tensor_scale) {
+  float scaled = block_amax / 6.0f / tensor_scale;
+  scaled = scaled < 0.015625f ? 0.015625f : scaled > 448.0f ? 448.0f : scaled;
+  return tensor_scale * float(quantize_float_scalar(fp8e4m3_rule(), scaled, Rounding::kNearest, 0));
+}
+SWALP_HOST_DEVICE inline float nvfp4_element(float x, float block_scale, Rounding rounding,
+                                             uint32_t bits) {
+  const float t = x / block_scale;
+  return float(quantize_float_scalar(fp4e2m1_rule(), t, rounding, bits)) * block_scale;
+}
+
 // What the scale of an MX block depends on besides its amax.
 struct MxScaleParams {
   MxScaleRule rule = MxScaleRule::kFloor;
