@@ -25,8 +25,8 @@ TEST(SpecialValues, SignedZeroSurvivesEveryFormatThatHasIt) {
         continue;
       }
       // FNUZ floats and posits have one zero, +0.
-      const bool fnuz = (is_float && !format.element.has_negative_zero()) ||
-                        format.kind == FormatKind::kPosit;
+      const bool fnuz =
+          (is_float && !format.element.has_negative_zero()) || format.kind == FormatKind::kPosit;
       EXPECT_EQ(test::bits_of(minus), fnuz ? 0u : 0x80000000u) << row.name;
       EXPECT_EQ(test::bits_of(plus), 0u) << row.name;
     }
