@@ -128,14 +128,7 @@ ScopeParams make_scope_params(const ScopedJob& job, uint32_t absmax_bits) {
     case ScopedKind::kNvfp4: {
       float absmax;
       std::memcpy(&absmax, &absmax_bits, sizeof absmax);
-      // nvfp4_block_scale without the oracle's double arithmetic: the clamped value is a
-      // normal E4M3 number's neighbourhood, so its rounding is RNE on 3 mantissa bits.
-      float scaled = std::clamp(absmax / 6.0f / job.nvfp4_tensor_scale, 0.015625f, 448.0f);
-      uint32_t bits;
-      std::memcpy(&bits, &scaled, sizeof bits);
-      bits = (bits + 0x7ffffu + ((bits >> 20) & 1u)) & ~0xfffffu;
-      std::memcpy(&scaled, &bits, sizeof bits);
-      p.scale = job.nvfp4_tensor_scale * scaled;
+      p.scale = nvfp4_block_scale(absmax, job.nvfp4_tensor_scale);
       break;
     }
   }

@@ -79,18 +79,18 @@ std::vector<double> scope_absmax(const detail::ScopeLayout& layout, const float*
 
 void ref_shared_scale(const QuantSpec& spec, const detail::ScopeLayout& layout, const float* in,
                       float* out) {
-  // NVFP4's outer scale: over the whole tensor (Inf is refused below, NaN makes it all NaN).
-  float tensor_scale = 0;
-  if (spec.format.kind == FormatKind::kNvfp4) {
-    double amax = 0;
-    for (size_t i = 0; i < layout.n; ++i) amax = std::max(amax, std::fabs(double(in[i])));
-    for (size_t i = 0; i < layout.n; ++i)
-      if (std::isnan(in[i])) amax = std::numeric_limits<double>::quiet_NaN();
-    tensor_scale = detail::nvfp4_tensor_scale(float(amax));
-  }
   const Format& format = spec.format;
   const Context ctx{spec};
   const std::vector<double> absmax = scope_absmax(layout, in);
+  // NVFP4's outer scale: the largest block maximum (a NaN in any block makes it NaN; an Inf is
+  // refused below).
+  float tensor_scale = 0;
+  if (format.kind == FormatKind::kNvfp4) {
+    double amax = 0;
+    for (double m : absmax)
+      if (!std::isnan(amax) && (std::isnan(m) || m > amax)) amax = m;
+    tensor_scale = detail::nvfp4_tensor_scale(float(amax));
+  }
   if (format.kind != FormatKind::kMx)
     for (double m : absmax)
       if (std::isinf(m))
