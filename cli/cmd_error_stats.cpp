@@ -21,8 +21,10 @@ namespace {
 struct ErrorStatsArgs {
   std::string data = "fashion-mnist", rounding = "nearest", out;
   std::string formats =
-      "fp32,bf16,fp16,fp8e5m2,fp8e4m3,fp6e3m2,fp6e2m3,fp4e2m1,fixed:8:7,fixed:4:3,bfp:8,bfp:8:row,"
-      "bfp:4:block32,mx:fp8e4m3,mx:fp6e2m3,mx:fp4e2m1,mx:int8,int:8,int:4:row,dt8,dt8:block64";
+      "fp32,bf16,fp16,fp8e5m2,fp8e4m3,fp8e4m3fnuz,fp8e5m2fnuz,fp6e3m2,fp6e2m3,fp4e2m1,posit8,"
+      "posit16,fixed:8:7,fixed:4:3,bfp:8,bfp:8:row,bfp:4:block32,mx:fp8e4m3,"
+      "mx:fp8e4m3:scale=even,mx:fp6e2m3,mx:fp4e2m1,mx:fp4e2m1:scale=ceil,mx:int8,nvfp4,int:8,"
+      "int:4:row,dt8,dt8:block64";
   size_t limit = 10000;
   uint64_t seed = 0;
 };

@@ -36,7 +36,7 @@ struct Params {
   double q, limit, limit_negative;
   // shared-scale formats
   int bits, posit_es;
-  uint32_t random_mask;
+  int stochastic_bits;       // R of stochastic:R (24: plain)
   float nvfp4_tensor_scale;  // kNvfp4: S, from the scope maxima (NaN: the tensor holds a NaN)
   detail::MxScaleParams mx_scale;
   bool mx_int8;
@@ -129,24 +129,28 @@ __device__ float quantize_shared(const Params& p, float in, double m, uint32_t b
   return float(y);
 }
 
-// One thread per Philox block of four consecutive random indices: the four words serve the
-// (up to) four elements whose index_offset + i fall in that block.
+// One thread per four consecutive random indices (a Philox block's four words for plain
+// stochastic; stochastic:R with R <= 16 takes its elements' halves or bytes from the block that
+// holds their words, random24_from_word).
 template <typename PerElement>
 __device__ void for_block_of_four(const Params& p, PerElement&& f) {
   const uint64_t first_block = p.index_offset >> 2;
   const uint64_t t = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   const uint64_t block = first_block + t;
   uint32_t words[4] = {0, 0, 0, 0};
-  if (p.rounding == Rounding::kStochastic) {
-    philox_block(p.seed, p.stream, block, words);
-    for (int k = 0; k < 4; ++k) words[k] |= p.random_mask << 8;  // stochastic:R
-  }
+  const uint64_t per_word = uint64_t(detail::random_elements_per_word(p.stochastic_bits));
+  if (p.rounding == Rounding::kStochastic) philox_block(p.seed, p.stream, block / per_word, words);
   for (int k = 0; k < 4; ++k) {
     const uint64_t index = block * 4 + uint64_t(k);
     if (index < p.index_offset) continue;
     const uint64_t i = index - p.index_offset;
     if (i >= p.n) break;
-    f(i, words[k]);
+    const uint32_t bits =
+        p.rounding == Rounding::kStochastic
+            ? detail::random24_from_word(words[(index / per_word) & 3], index, p.stochastic_bits)
+                  << 8
+            : 0u;
+    f(i, bits);
   }
 }
 
@@ -229,7 +233,7 @@ Params params_of(const QuantSpec& spec, const detail::ScopeLayout& layout) {
   p.bits = f.bits;
   p.mx_scale = detail::mx_scale_params(f);
   p.posit_es = f.posit_es;
-  p.random_mask = detail::random24_mask(spec.stochastic_bits);
+  p.stochastic_bits = spec.stochastic_bits;
   p.mx_int8 = f.mx_int8;
   return p;
 }

@@ -17,7 +17,7 @@ namespace detail {
 void run_elementwise(const ElementwiseJob& job);
 bool run_scoped(const ScopedJob& job);
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           uint64_t index_offset, int32_t random_mask, const ScopeLayout& layout,
+                           uint64_t index_offset, int stochastic_bits, const ScopeLayout& layout,
                            const float* in, float* out);
 }  // namespace detail
 
@@ -58,7 +58,6 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
   const Format& format = spec.format;
   const ScopeLayout layout = make_scope_layout(format, n, shape);
   check_stochastic_bits(spec);
-  const int32_t random_mask = int32_t(random24_mask(spec.stochastic_bits));
   switch (format.kind) {
     case FormatKind::kIdentity:
       if (in != out) {
@@ -76,7 +75,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
       job.in = in, job.out = out, job.n = n;
       job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
       job.index_offset = spec.index_offset;
-      job.random_mask = random_mask;
+      job.stochastic_bits = spec.stochastic_bits;
       job.kind = format.kind == FormatKind::kFloat   ? ElementwiseJob::Kind::kFloat
                  : format.kind == FormatKind::kPosit ? ElementwiseJob::Kind::kPosit
                                                      : ElementwiseJob::Kind::kGrid;
@@ -94,7 +93,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
     }
     case FormatKind::kDynamicTree:
       quantize_dynamic_tree(format, spec.rounding, spec.seed, spec.stream, spec.index_offset,
-                            random_mask, layout, in, out);
+                            spec.stochastic_bits, layout, in, out);
       return;
     case FormatKind::kBlockFloat:
     case FormatKind::kMx:
@@ -106,7 +105,7 @@ void quantize(const QuantSpec& spec, const float* in, float* out, size_t n,
   job.in = in, job.out = out, job.layout = layout, job.format = format;
   job.rounding = spec.rounding, job.seed = spec.seed, job.stream = spec.stream;
   job.index_offset = spec.index_offset;
-  job.random_mask = random_mask;
+  job.stochastic_bits = spec.stochastic_bits;
   switch (format.kind) {
     case FormatKind::kBlockFloat:
       job.kind = ScopedKind::kBlockFloat;

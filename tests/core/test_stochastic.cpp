@@ -1,10 +1,13 @@
 // Stochastic rounding: unbiased, rounds up with probability equal to the distance fraction,
 // deterministic for a seed, and different across seeds and streams.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "swalp/error.h"
+#include "swalp/rng.h"
 #include "test_util.h"
 
 namespace swalp {
@@ -106,8 +109,8 @@ TEST(Stochastic, DeterministicPerSeedAndStream) {
   EXPECT_NE(run(1, 0), run(1, 1));
 }
 
-// stochastic:R: the element's 24 random bits with the low 24 - R forced to ones. Fast kernels
-// against the oracle for every family (dt8 and posits included), R across its range.
+// stochastic:R: R random bits per element with the low 24 - R of the compared 24 forced to ones.
+// Fast kernels against the oracle for every family (dt8 and posits included), R across its range.
 TEST(StochasticBits, FastMatchesReferenceForEveryFamilyAndR) {
   std::mt19937 gen(8);
   std::normal_distribution<float> normal;
@@ -122,6 +125,70 @@ TEST(StochasticBits, FastMatchesReferenceForEveryFamilyAndR) {
         test::expect_matches_reference(make_quant_spec(format, rounding, 4, 2), in,
                                        {int64_t(in.size())});
   });
+}
+
+TEST(StochasticBits, FastMatchesReferenceAtOddOffsetsAndAnyThreadCount) {
+  std::mt19937 gen(9);
+  std::normal_distribution<float> normal;
+  std::vector<float> in(70001);
+  for (auto& v : in) v = normal(gen);
+  test::for_each_simd_target([&] {
+    for (const char* format : {"bf16", "fp8e4m3", "bfp:8", "dt8"})
+      for (const char* rounding : {"stochastic:5", "stochastic:8", "stochastic:9", "stochastic:16"})
+        for (uint64_t offset : {uint64_t(1), uint64_t(6), uint64_t(15), (uint64_t(1) << 34) + 3}) {
+          QuantSpec spec = make_quant_spec(format, rounding, 21, 4);
+          spec.index_offset = offset;
+          test::expect_matches_reference(spec, in);
+        }
+  });
+  for (const char* rounding : {"stochastic:8", "stochastic:16"}) {
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<float> out(in.size());
+      quantize(make_quant_spec("bf16", rounding, 3), in.data(), out.data(), in.size());
+      results.push_back(out);
+    }
+    EXPECT_EQ(test::first_mismatch(results[0], results[1]), -1) << rounding;
+    EXPECT_EQ(test::first_mismatch(results[0], results[2]), -1) << rounding;
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+// For R <= 16 one Philox word serves 2 (R 9..16) or 4 (R <= 8) elements: element i's unit is the
+// half or byte number i % per_word, from the low end, of word i / per_word. An exact midpoint
+// rounds up iff the unit's top bit is 0 (u < 2^23 with the low bits forced to ones), so the
+// results show each element's top random bit.
+TEST(StochasticBits, FewBitsComeFromTheHalvesAndBytesOfPhiloxWords) {
+  const uint64_t seed = 31, stream = 2, offset = 5;
+  for (auto [format, midpoint, up_value] : std::vector<std::tuple<const char*, float, float>>{
+           {"bf16", 1.0f + 0.5f / 128, 1.0f + 1.0f / 128}, {"fp8e4m3", 1.0625f, 1.125f}}) {
+    for (auto [rounding, unit_bits] :
+         std::vector<std::pair<const char*, int>>{{"stochastic:3", 8},
+                                                  {"stochastic:8", 8},
+                                                  {"stochastic:12", 16},
+                                                  {"stochastic:16", 16},
+                                                  {"stochastic:17", 32},
+                                                  {"stochastic", 32}}) {
+      const int per_word = 32 / unit_bits;
+      const size_t n = 4099;
+      std::vector<float> in(n, midpoint), out(n);
+      for (bool reference : {false, true}) {
+        QuantSpec spec = make_quant_spec(format, rounding, seed, stream);
+        spec.index_offset = offset;
+        (reference ? quantize_reference : quantize)(spec, in.data(), out.data(), n, {});
+        size_t wrong = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const uint64_t index = offset + i;
+          const uint32_t word = philox_bits(seed, stream, index / per_word);
+          const int top = int(unit_bits * (index % per_word) + unit_bits - 1);
+          const bool up = ((word >> top) & 1) == 0;
+          wrong += (out[i] == up_value) != up;
+        }
+        EXPECT_EQ(wrong, 0u) << format << " " << rounding << (reference ? " (reference)" : "");
+      }
+    }
+  }
 }
 
 TEST(StochasticBits, TwentyFourBitsArePlainStochastic) {

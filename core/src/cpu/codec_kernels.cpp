@@ -91,8 +91,8 @@ void EncodeNearestImpl(const Codec& c, const float* in, size_t n, float inverse,
 }
 
 void FillRandom24Impl(uint64_t seed, uint64_t stream, size_t first_index, size_t count,
-                      int32_t* out) {
-  FillRandom24(seed, stream, first_index, count, out);
+                      int stochastic_bits, int32_t* out) {
+  FillStochasticRandom24(seed, stream, first_index, count, stochastic_bits, out);
 }
 
 void EncodeStochasticImpl(const Codec& c, const float* in, size_t n, size_t first_index,
@@ -129,8 +129,9 @@ HWY_EXPORT(EncodeNearestImpl);
 HWY_EXPORT(EncodeStochasticImpl);
 HWY_EXPORT(FillRandom24Impl);
 
-void fill_random24(uint64_t seed, uint64_t stream, size_t first_index, size_t count, int32_t* out) {
-  HWY_DYNAMIC_DISPATCH(FillRandom24Impl)(seed, stream, first_index, count, out);
+void fill_random24(uint64_t seed, uint64_t stream, size_t first_index, size_t count,
+                   int stochastic_bits, int32_t* out) {
+  HWY_DYNAMIC_DISPATCH(FillRandom24Impl)(seed, stream, first_index, count, stochastic_bits, out);
 }
 
 uint32_t abs_bits_max(const float* in, size_t n) {

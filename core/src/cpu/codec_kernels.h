@@ -22,8 +22,10 @@ inline size_t round_between(const float* m, size_t lo, size_t last, float v, boo
   return fraction > 0.5 ? hi : fraction < 0.5 ? lo : (hi % 2 == 0 ? hi : lo);
 }
 
-// out[j] = philox_bits(seed, stream, first_index + j) >> 8 for j < count (SIMD Philox).
-void fill_random24(uint64_t seed, uint64_t stream, size_t first_index, size_t count, int32_t* out);
+// out[j] = stochastic_random24(seed, stream, first_index + j, stochastic_bits) for j < count
+// (SIMD Philox; scalar_rounding.h).
+void fill_random24(uint64_t seed, uint64_t stream, size_t first_index, size_t count,
+                   int stochastic_bits, int32_t* out);
 // Largest bit pattern of |in[i]| (above 0x7f800000: a NaN; equal: an infinity).
 uint32_t abs_bits_max(const float* in, size_t n);
 // Codes of in[0..n) scaled by `inverse` (1 / the block's absolute maximum, or 0).

@@ -65,10 +65,10 @@ void Dt8NearestImpl(const int32_t* words, const float* magnitudes, const float* 
 // Returns how many leading elements it rounded (whole vectors).
 size_t Dt8StochasticImpl(const uint8_t* floor_of, const float* magnitudes, const float* in,
                          size_t n, float m, uint64_t seed, uint64_t stream, uint64_t first_index,
-                         int32_t random_mask, float* out) {
+                         int stochastic_bits, float* out) {
 #if HWY_TARGET == HWY_SCALAR
   (void)floor_of, (void)magnitudes, (void)in, (void)n, (void)m, (void)seed, (void)stream;
-  (void)first_index, (void)random_mask, (void)out;
+  (void)first_index, (void)stochastic_bits, (void)out;
   return 0;  // one lane has no halves to promote: the caller's scalar rounder does it all
 #else
   const hn::ScalableTag<float> df;
@@ -98,9 +98,7 @@ size_t Dt8StochasticImpl(const uint8_t* floor_of, const float* magnitudes, const
   size_t i = 0;
   while (i + lanes <= n) {
     const size_t run = std::min(kRun, (n - i) / lanes * lanes);
-    FillRandom24(seed, stream, first_index + i, run, random24);
-    if (random_mask != 0)
-      for (size_t j = 0; j < run; ++j) random24[j] |= random_mask;  // stochastic:R
+    FillStochasticRandom24(seed, stream, first_index + i, run, stochastic_bits, random24);
     for (size_t j = 0; j < run; j += lanes)
       hn::Store(hn::Div(hn::Abs(hn::LoadU(df, in + i + j)), scale), df, normalized + j);
     for (size_t j = 0; j < run; ++j) {
@@ -149,9 +147,9 @@ HWY_EXPORT(Dt8StochasticImpl);
 
 size_t dt8_stochastic(const uint8_t* floor_of, const float* magnitudes, const float* in, size_t n,
                       float m, uint64_t seed, uint64_t stream, uint64_t first_index,
-                      int32_t random_mask, float* out) {
+                      int stochastic_bits, float* out) {
   return HWY_DYNAMIC_DISPATCH(Dt8StochasticImpl)(floor_of, magnitudes, in, n, m, seed, stream,
-                                                 first_index, random_mask, out);
+                                                 first_index, stochastic_bits, out);
 }
 
 void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in, size_t n, float m,

@@ -16,12 +16,12 @@ void dt8_nearest(const int32_t* words, const float* magnitudes, const float* in,
                  float* out);
 
 // Stochastic rounding of the leading whole vectors of in[0..n) in a scope with maximum m:
-// element j draws Philox (seed, stream, first_index + j); floor_of[top 16 bits of |x| / m] is
-// the largest magnitude index at most the bucket's first float. Returns how many it rounded;
-// the caller rounds the rest.
+// element j draws stochastic_random24(seed, stream, first_index + j, stochastic_bits); floor_of[top
+// 16 bits of |x| / m] is the largest magnitude index at most the bucket's first float. Returns how
+// many it rounded; the caller rounds the rest.
 size_t dt8_stochastic(const uint8_t* floor_of, const float* magnitudes, const float* in, size_t n,
                       float m, uint64_t seed, uint64_t stream, uint64_t first_index,
-                      int32_t random_mask, float* out);
+                      int stochastic_bits, float* out);
 
 // dt8_nearest for one value (the kernel's tail, and scopes that are not contiguous).
 inline float dt8_nearest_one(const int32_t* words, const float* magnitudes, float x, float m) {

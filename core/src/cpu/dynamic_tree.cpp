@@ -52,14 +52,14 @@ float float_of_bits(uint32_t bits) {
 struct ElementRounder {
   Rounding rounding;
   uint64_t seed, stream, index_offset;
-  uint32_t random_mask;  // stochastic:R
+  int stochastic_bits;  // R of stochastic:R
   const std::array<float, 128>& table = dt8_magnitudes();
   const std::vector<uint8_t>& floor_of = bucket_floor();
 
   float operator()(float x, uint32_t m_bits, size_t i) const {
     return round(x, m_bits,
                  rounding == Rounding::kStochastic
-                     ? uint32_t(philox_bits(seed, stream, index_offset + i) >> 8) | random_mask
+                     ? stochastic_random24(seed, stream, index_offset + i, stochastic_bits)
                      : 0u);
   }
 
@@ -110,7 +110,7 @@ struct ElementRounder {
 // construction (dt8_kernels.h reads it). Empty if a bucket held two midpoints.
 const std::vector<int32_t>& nearest_words() {
   static const std::vector<int32_t> words = []() -> std::vector<int32_t> {
-    const ElementRounder round{Rounding::kNearest, 0, 0, 0};
+    const ElementRounder round{Rounding::kNearest, 0, 0, 0, 24};
     const auto& table = dt8_magnitudes();
     const uint32_t one_bits = 0x3f800000u;
     const auto pick = [&](uint32_t bits) {
@@ -213,14 +213,14 @@ std::vector<uint32_t> scope_maxima(const ScopeLayout& layout, const float* in) {
 }  // namespace
 
 void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t seed, uint64_t stream,
-                           uint64_t index_offset, int32_t random_mask, const ScopeLayout& layout,
+                           uint64_t index_offset, int stochastic_bits, const ScopeLayout& layout,
                            const float* in, float* out) {
   const std::vector<uint32_t> absmax = scope_maxima(layout, in);
   for (uint32_t m : absmax)
     if (m == 0x7f800000u)
       throw InvalidInput("format " + format.spelling +
                          " cannot encode Inf: a scope holds an infinite value");
-  const ElementRounder round{rounding, seed, stream, index_offset, uint32_t(random_mask)};
+  const ElementRounder round{rounding, seed, stream, index_offset, stochastic_bits};
   const std::vector<int32_t>& words = nearest_words();
   if (rounding == Rounding::kNearest && !words.empty()) {
     const float* magnitudes = dt8_magnitudes().data();
@@ -245,10 +245,9 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       int32_t random24[kPiece];
       for (size_t piece = begin; piece < end; piece += kPiece) {
         const size_t count = std::min(kPiece, end - piece);
-        fill_random24(seed, stream, index_offset + piece, count, random24);
+        fill_random24(seed, stream, index_offset + piece, count, stochastic_bits, random24);
         for (size_t j = 0; j < count; ++j)
-          out[piece + j] =
-              round.round(in[piece + j], max_of(piece + j), uint32_t(random24[j] | random_mask));
+          out[piece + j] = round.round(in[piece + j], max_of(piece + j), uint32_t(random24[j]));
       }
     };
     if (layout.scope.kind == ScopeKind::kCol) {
@@ -269,7 +268,7 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
       if (scales(m_bits))
         done += dt8_stochastic(round.floor_of.data(), magnitudes, in + begin, end - begin,
                                float_of_bits(m_bits), seed, stream, index_offset + begin,
-                               random_mask, out + begin);
+                               stochastic_bits, out + begin);
       round_piece(done, end, [m_bits](size_t) { return m_bits; });
     });
     return;

@@ -61,7 +61,7 @@ struct ScopedJob {
   float kmax;                // clamp in grid steps: scope_kmax(format, kind)
   Rounding rounding;
   uint64_t seed, stream, index_offset;
-  int32_t random_mask;  // ORed into the 24 random bits (stochastic:R)
+  int stochastic_bits;  // R of stochastic:R (24: plain)
 };
 
 // The per-format clamp of ScopedJob::kmax.
@@ -77,7 +77,7 @@ struct ElementwiseJob {
   GridConsts grid;
   Rounding rounding;
   uint64_t seed, stream, index_offset;
-  int32_t random_mask;  // ORed into the 24 random bits (stochastic:R)
+  int stochastic_bits;  // R of stochastic:R (24: plain)
 };
 
 // Cheap (bit arithmetic only): called once per scope, blocks of 32 included.

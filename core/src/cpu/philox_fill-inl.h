@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ref/scalar_rounding.h"
 #include "swalp/rng.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -29,6 +30,28 @@ HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_
   for (size_t j = 0; j < count; ++j)
     out[j] = static_cast<int32_t>(philox_bits(seed, stream, first + j) >> 8);
 }
+HWY_INLINE void FillStochasticRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count,
+                                       int stochastic_bits, int32_t* out, const float* = nullptr,
+                                       const float* = nullptr) {
+  for (size_t j = 0; j < count; ++j)
+    out[j] = static_cast<int32_t>(stochastic_random24(seed, stream, first + j, stochastic_bits));
+}
+// The vector targets' StochasticUnits, one element at a time.
+class StochasticUnits {
+ public:
+  void Fill(uint64_t seed, uint64_t stream, size_t first, size_t count, int stochastic_bits,
+            const float* = nullptr, const float* = nullptr) {
+    random_.resize(count);
+    FillStochasticRandom24(seed, stream, first, count, stochastic_bits, random_.data());
+  }
+  HWY_INLINE hn::Vec<hn::RebindToSigned<DU>> Load(size_t j) const {
+    return hn::LoadU(hn::RebindToSigned<DU>(), random_.data() + j);
+  }
+  int32_t At(size_t j) const { return random_[j]; }
+
+ private:
+  std::vector<int32_t> random_;
+};
 #else
 // 32x32 -> 64-bit products of every lane with m: low and high 32-bit halves.
 HWY_INLINE void MulHiLo(hn::Vec<DU> a, hn::Vec<DU> m, hn::Vec<DU>& hi, hn::Vec<DU>& lo) {
@@ -65,7 +88,7 @@ HWY_INLINE void PhiloxBlocks(hn::Vec<DU>* c0, hn::Vec<DU>* c1, hn::Vec<DU>* c2, 
 }
 
 // kGroup vectors of consecutive blocks starting at `block` (no wrap of the low counter word).
-template <int kGroup>
+template <int kGroup, int kShift>
 HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, uint32_t* dst) {
   const DU du;
   const size_t lanes = hn::Lanes(du);
@@ -78,24 +101,26 @@ HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, u
   }
   PhiloxBlocks<kGroup>(c0, c1, c2, c3, key);
   for (int g = 0; g < kGroup; ++g)
-    hn::StoreInterleaved4(hn::ShiftRight<8>(c0[g]), hn::ShiftRight<8>(c1[g]),
-                          hn::ShiftRight<8>(c2[g]), hn::ShiftRight<8>(c3[g]), du,
+    hn::StoreInterleaved4(hn::ShiftRight<kShift>(c0[g]), hn::ShiftRight<kShift>(c1[g]),
+                          hn::ShiftRight<kShift>(c2[g]), hn::ShiftRight<kShift>(c3[g]), du,
                           dst + 4 * g * lanes);
 }
 
-// Writes 4 words (top 24 bits each) per block for blocks [first_block, end_block), whole vectors.
-// Optionally prefetches the cache lines of the elements each step covers in `prefetch_in` and
-// `prefetch_out` (indexed like `words`), spreading the requests over the computation.
+// Writes 4 words (shifted right by kShift) per block for blocks [first_block, end_block), whole
+// vectors. Optionally prefetches the cache lines of the elements each step covers in
+// `prefetch_in` and `prefetch_out` (element e of word w: per_word * w + e), spreading the
+// requests over the computation.
+template <int kShift = 8>
 HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
                            uint32_t* words, const float* prefetch_in = nullptr,
-                           const float* prefetch_out = nullptr) {
+                           const float* prefetch_out = nullptr, size_t per_word = 1) {
   const DU du;
   const size_t lanes = hn::Lanes(du);
   for (uint64_t block = first_block; block < end_block; block += lanes) {
     uint32_t* dst = words + 4 * (block - first_block);
     if (prefetch_in) {
-      const size_t element = 4 * (block - first_block);
-      for (size_t e = 0; e < 4 * lanes; e += 16) {
+      const size_t element = 4 * per_word * (block - first_block);
+      for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
         hwy::Prefetch(prefetch_in + element + e);
         hwy::Prefetch(prefetch_out + element + e);
       }
@@ -105,24 +130,24 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
         const uint64_t b = block + j;
         const auto w = philox4x32_10(
             {uint32_t(b), uint32_t(b >> 32), uint32_t(stream), uint32_t(stream >> 32)}, key);
-        for (int k = 0; k < 4; ++k) dst[4 * j + k] = w[k] >> 8;
+        for (int k = 0; k < 4; ++k) dst[4 * j + k] = w[k] >> kShift;
       }
       continue;
     }
     constexpr int kGroup = 2;
     if (block + kGroup * lanes <= end_block &&
         (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
-      FillBlockGroup<kGroup>(block, stream, key, dst);
+      FillBlockGroup<kGroup, kShift>(block, stream, key, dst);
       block += (kGroup - 1) * lanes;
       if (prefetch_in) {
-        const size_t element = 4 * (block - first_block);
-        for (size_t e = 0; e < 4 * lanes; e += 16) {
+        const size_t element = 4 * per_word * (block - first_block);
+        for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
           hwy::Prefetch(prefetch_in + element + e);
           hwy::Prefetch(prefetch_out + element + e);
         }
       }
     } else {
-      FillBlockGroup<1>(block, stream, key, dst);
+      FillBlockGroup<1, kShift>(block, stream, key, dst);
     }
   }
 }
@@ -150,6 +175,97 @@ HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_
   const size_t done = 4 * (direct_end - first_block);
   std::memcpy(out + done, scratch.data() + (direct ? 0 : (first & 3)),
               (count - done) * sizeof(int32_t));
+}
+
+// The random bits of a run of elements under stochastic:R (scalar_rounding.h's
+// stochastic_random24): the run's Philox words are filled once; each element's 24 compared bits
+// are read from its unit (word, half or byte: little-endian memory order is the low-end-first
+// order of random24_from_word) when the kernel needs them, so for R <= 16 one block serves 8
+// or 16 elements and no widened copy goes through memory.
+class StochasticUnits {
+ public:
+  void Fill(uint64_t seed, uint64_t stream, size_t first, size_t count, int stochastic_bits,
+            const float* prefetch_in = nullptr, const float* prefetch_out = nullptr) {
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "halves and bytes in memory order");
+    const DU du;
+    const size_t lanes = hn::Lanes(du);
+    r_ = stochastic_bits;
+    per_word_ = size_t(random_elements_per_word(r_));
+    mask_ = random24_mask(r_);
+    const uint32_t unit_bits = 32 / uint32_t(per_word_);  // keep_: the unit's top R bits
+    keep_ = per_word_ == 1 ? 0 : ~((1u << (unit_bits - uint32_t(r_))) - 1u) & 0xffffu;
+    first_ = first;
+    const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+    if (per_word_ == 1) {  // top 24 bits of each word, as plain stochastic
+      words_.resize(count + lanes);
+      FillRandom24(seed, stream, first, count, reinterpret_cast<int32_t*>(words_.data()),
+                   prefetch_in, prefetch_out);
+      skip_ = 0;
+      return;
+    }
+    const uint64_t first_block = (first / per_word_) >> 2;
+    const uint64_t end_block = ((first + count + per_word_ - 1) / per_word_ + 3) >> 2;
+    words_.resize(4 * (end_block - first_block + lanes));
+    FillBlocks<0>(first_block, end_block, stream, key, words_.data(), prefetch_in, prefetch_out,
+                  per_word_);
+    skip_ = size_t(first - 4 * per_word_ * first_block);  // units before `first`
+  }
+
+  // The 24 compared bits of elements j .. j + lanes - 1 of the run.
+  HWY_INLINE hn::Vec<hn::RebindToSigned<DU>> Load(size_t j) const {
+    const DU du;
+    const hn::RebindToSigned<DU> di;
+    if (per_word_ == 1)  // the words hold their top 24 bits
+      return hn::BitCast(di, hn::Or(hn::LoadU(du, words_.data() + j), hn::Set(du, mask_)));
+    hn::Vec<DU> unit;
+    int up;  // moves the unit's top bit to bit 23
+    if (per_word_ == 2) {
+      const hn::Rebind<uint16_t, DU> d16;
+      unit = hn::PromoteTo(du, hn::LoadU(d16, Units<uint16_t>() + j));
+      up = 8;
+    } else {
+      const hn::Rebind<uint8_t, DU> d8;
+      unit = hn::PromoteTo(du, hn::LoadU(d8, Units<uint8_t>() + j));
+      up = 16;
+    }
+    const auto kept = hn::ShiftLeftSame(hn::And(unit, hn::Set(du, keep_)), up);
+    return hn::BitCast(di, hn::Or(kept, hn::Set(du, mask_)));
+  }
+
+  // The same for one element.
+  int32_t At(size_t j) const {
+    if (per_word_ == 1) return int32_t(words_[j] | mask_);
+    const uint64_t index = first_ + j;
+    const size_t word = (skip_ + j) / per_word_;
+    return int32_t(random24_from_word(words_[word], index, r_));
+  }
+
+  void Write(size_t count, int32_t* out) const {
+    const size_t lanes = hn::Lanes(DU());
+    size_t j = 0;
+    for (; j + lanes <= count; j += lanes) hn::StoreU(Load(j), hn::RebindToSigned<DU>(), out + j);
+    for (; j < count; ++j) out[j] = At(j);
+  }
+
+ private:
+  template <typename T>
+  const T* Units() const {
+    return reinterpret_cast<const T*>(words_.data()) + skip_;
+  }
+  std::vector<uint32_t> words_;
+  size_t per_word_ = 1, skip_ = 0, first_ = 0;
+  int r_ = 24;
+  uint32_t mask_ = 0, keep_ = 0;
+};
+
+// stochastic_random24(seed, stream, first + j, stochastic_bits) for j < count.
+HWY_INLINE void FillStochasticRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count,
+                                       int stochastic_bits, int32_t* out,
+                                       const float* prefetch_in = nullptr,
+                                       const float* prefetch_out = nullptr) {
+  thread_local StochasticUnits units;
+  units.Fill(seed, stream, first, count, stochastic_bits, prefetch_in, prefetch_out);
+  units.Write(count, out);
 }
 #endif
 

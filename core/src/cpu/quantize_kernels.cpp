@@ -22,13 +22,35 @@ namespace swalp::detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// The job's random bits: Philox, with the low bits forced to ones for stochastic:R.
+// The job's random bits (stochastic:R: R bits per element, low bits forced to ones).
 template <class Job>
 HWY_INLINE void FillJobRandom24(const Job& job, size_t first, size_t count, int32_t* out,
                                 const float* prefetch_in, const float* prefetch_out) {
-  FillRandom24(job.seed, job.stream, first, count, out, prefetch_in, prefetch_out);
-  if (job.random_mask != 0)
-    for (size_t j = 0; j < count; ++j) out[j] |= job.random_mask;
+  FillStochasticRandom24(job.seed, job.stream, first, count, job.stochastic_bits, out, prefetch_in,
+                         prefetch_out);
+}
+
+// Elementwise formats: chunks of kChunk elements, each with its random bits (`random`: null,
+// or a StochasticUnits filled for the chunk).
+template <Rounding R, class Random>
+void ElementwiseChunk(const ElementwiseJob& job, size_t begin, size_t count, const Random& random,
+                      const FloatVecs& float_vecs, const GridVecs& grid,
+                      const PositVecs& posit_vecs) {
+  const DF df;
+  switch (job.kind) {
+    case ElementwiseJob::Kind::kFloat:
+      ForEachVector(job.in + begin, job.out + begin, count, random,
+                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, float_vecs); });
+      break;
+    case ElementwiseJob::Kind::kGrid:
+      ForEachVector(job.in + begin, job.out + begin, count, random,
+                    [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+      break;
+    case ElementwiseJob::Kind::kPosit:
+      ForEachVector(job.in + begin, job.out + begin, count, random,
+                    [&](VF v, VI r, size_t) { return QuantizePositVec<R>(df, v, r, posit_vecs); });
+      break;
+  }
 }
 
 template <Rounding R>
@@ -40,31 +62,17 @@ void ElementwiseImpl(const ElementwiseJob& job) {
   const size_t chunks = (job.n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks > 8)
   for (size_t chunk = 0; chunk < chunks; ++chunk) {
-    HWY_ALIGN int32_t random24[kChunk];
     const size_t begin = chunk * kChunk, count = std::min(kChunk, job.n - begin);
-    const int32_t* random = nullptr;
     if constexpr (R == Rounding::kStochastic) {
       // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
       // memory traffic overlaps it instead of following it.
-      FillJobRandom24(job, job.index_offset + begin, count, random24, job.in + begin,
-                      job.out + begin);
-      random = random24;
-    }
-    switch (job.kind) {
-      case ElementwiseJob::Kind::kFloat:
-        ForEachVector(job.in + begin, job.out + begin, count, random, [&](VF v, VI r, size_t) {
-          return QuantizeFloatVec<R>(df, v, r, float_vecs);
-        });
-        break;
-      case ElementwiseJob::Kind::kGrid:
-        ForEachVector(job.in + begin, job.out + begin, count, random,
-                      [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
-        break;
-      case ElementwiseJob::Kind::kPosit:
-        ForEachVector(job.in + begin, job.out + begin, count, random, [&](VF v, VI r, size_t) {
-          return QuantizePositVec<R>(df, v, r, posit_vecs);
-        });
-        break;
+      thread_local StochasticUnits units;
+      units.Fill(job.seed, job.stream, job.index_offset + begin, count, job.stochastic_bits,
+                 job.in + begin, job.out + begin);
+      ElementwiseChunk<R>(job, begin, count, units, float_vecs, grid, posit_vecs);
+    } else {
+      ElementwiseChunk<R>(job, begin, count, static_cast<const int32_t*>(nullptr), float_vecs, grid,
+                          posit_vecs);
     }
   }
 }
@@ -113,36 +121,6 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
   }
 }
 
-// mx_scale_exponent (the oracle's rule) for a normal float32 amax, from its bits: per block of
-// 32, so no frexp.
-HWY_INLINE int MxScaleExponentOfNormal(const MxScaleParams& p, uint32_t amax_bits) {
-  const int exponent = int(amax_bits >> 23) - 127;
-  const uint32_t mantissa = amax_bits & 0x7fffff;
-  int s = 0;
-  switch (p.rule) {
-    case MxScaleRule::kFloor:
-      s = exponent - p.emax;
-      break;
-    case MxScaleRule::kCeil:
-      s = exponent + (mantissa != 0) - p.emax;
-      break;
-    case MxScaleRule::kEven:  // half an ELEM ulp added to the mantissa carries out
-      s = exponent + (mantissa + (1u << (22 - p.man_bits)) > 0x7fffffu) - p.emax;
-      break;
-    case MxScaleRule::kRceil: {
-      float amax;
-      std::memcpy(&amax, &amax_bits, sizeof amax);
-      const float descale = amax * p.inv_max;
-      uint32_t d;
-      std::memcpy(&d, &descale, sizeof d);
-      if (d < 0x00800000u) return mx_scale_exponent(p, amax);  // subnormal or zero: rare
-      s = int(d >> 23) - 127 + ((d & 0x7fffff) != 0);
-      break;
-    }
-  }
-  return std::clamp(s, -127, 127);
-}
-
 // The common case of a short power-of-two-scaled scope (bfp, mx): a normal absmax whose grid
 // factors are single normal floats, built from bits without make_scope_params. Returns false,
 // doing nothing, for every other case (zero, NaN, Inf, subnormal or extreme scopes, int:B).
@@ -161,7 +139,9 @@ HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& eleme
       break;
     case ScopedKind::kMxInt8:
     case ScopedKind::kMxFloat: {
-      const int scale = MxScaleExponentOfNormal(job.mx_scale, absmax);
+      float amax;
+      std::memcpy(&amax, &absmax, sizeof amax);
+      const int scale = mx_scale_exponent(job.mx_scale, amax);
       grid_exponent = job.kind == ScopedKind::kMxInt8 ? scale - 6 : scale;
       break;
     }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/kernel_params.h"
 
@@ -57,7 +58,9 @@ HWY_INLINE VF RoundMagnitude(DF df, VF t, VI random24, hn::Mask<DF> negative) {
 // Float-format constants as vectors, broadcast once per job rather than per scope.
 struct FloatVecs {
   VI min_normal_bits, t_exponent, max_bits, overflow_bits, min_bits;
+  VI dropped_mask;  // the 23 - M float32 mantissa bits below the format's last
   VF sub_down1, sub_down2, sub_up1, sub_up2;
+  int random_shift;  // M + 1: the top 23 - M of the 24 random bits are compared
   bool saturate;
   bool rare_subnormals;  // the format's smallest normal is float32's: subnormal inputs are rare
   bool unsigned_zero, positive_only;
@@ -73,10 +76,12 @@ HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
           hn::Set(di, c.max_bits),
           hn::Set(di, c.has_inf ? kInfBits : kNanBits),
           hn::Set(di, c.min_bits),
+          hn::Set(di, int32_t((1u << (23 - ((c.t_exponent_bits >> 23) - 127))) - 1)),
           hn::Set(df, c.sub_down1),
           hn::Set(df, c.sub_down2),
           hn::Set(df, c.sub_up1),
           hn::Set(df, c.sub_up2),
+          (c.t_exponent_bits >> 23) - 127 + 1,
           c.saturate,
           c.min_normal_bits <= 0x00800000,
           c.unsigned_zero,
@@ -106,18 +111,36 @@ HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
   // Whether any lane is in the target's subnormal range. Formats with float32's exponent range
   // (bf16, tf32) almost never are, so they skip that path; for the others it is data-dependent
   // and a branch would mispredict, so they always compute it.
-  const bool any_subnormal = !c.rare_subnormals || !hn::AllFalse(df, subnormal);
-  const VI t_exponent = c.t_exponent;
-  // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
-  VF t = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
-  if (any_subnormal)
-    t = hn::IfThenElse(subnormal,
-                       hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
-  const VF k = RoundMagnitude<R>(df, t, random24, negative);
-  // Back: the integer add moves the exponent and carries a round-up into the next binade.
-  VF y = hn::BitCast(df, hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
-                                 hn::And(abs_bits, hn::Set(di, 0x7f800000))));
-  if (any_subnormal) y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
+  VF y;
+  if constexpr (R == Rounding::kStochastic) {
+    // Normal range, integers only: with rem the dropped bits and v = u >> (M + 1), the oracle's
+    // u < rem / 2^(23-M) * 2^24 is v < rem, which is when adding dropped_mask - v carries into
+    // the kept bits (QPyTorch's add-and-truncate, with the oracle's comparison). The carry moves
+    // a round-up into the next binade. Zero stays zero; other subnormal lanes (rare, a branch)
+    // take the scaled path below.
+    const VI v = hn::ShiftRightSame(random24, c.random_shift);
+    y = hn::BitCast(df, hn::AndNot(c.dropped_mask, hn::Add(abs_bits, hn::Sub(c.dropped_mask, v))));
+    const auto nonzero_subnormal =
+        hn::And(subnormal, hn::RebindMask(df, hn::Ne(abs_bits, hn::Zero(di))));
+    if (HWY_UNLIKELY(!hn::AllFalse(df, nonzero_subnormal))) {
+      const VF t = hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2);
+      const VF k = RoundMagnitude<R>(df, t, random24, negative);
+      y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
+    }
+  } else {
+    const bool any_subnormal = !c.rare_subnormals || !hn::AllFalse(df, subnormal);
+    const VI t_exponent = c.t_exponent;
+    // Normal range: keep the mantissa, move the exponent so that one grid step is 1.
+    VF t = hn::BitCast(df, hn::Or(hn::And(abs_bits, hn::Set(di, 0x007fffff)), t_exponent));
+    if (any_subnormal)
+      t = hn::IfThenElse(subnormal,
+                         hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2), t);
+    const VF k = RoundMagnitude<R>(df, t, random24, negative);
+    // Back: the integer add moves the exponent and carries a round-up into the next binade.
+    y = hn::BitCast(df, hn::Add(hn::Sub(hn::BitCast(di, k), t_exponent),
+                                hn::And(abs_bits, hn::Set(di, 0x7f800000))));
+    if (any_subnormal) y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
+  }
   const auto overflow = hn::RebindMask(df, hn::Gt(hn::BitCast(di, y), c.max_bits));
   y = hn::IfThenElse(overflow, OverflowMagnitude<R>(df, c, negative), y);
   if (c.positive_only) y = hn::BitCast(df, hn::Max(hn::BitCast(di, y), c.min_bits));
@@ -199,25 +222,40 @@ HWY_INLINE VF QuantizeIntVec(DF df, VF v, VI random24, VF scale, VF qmax) {
   return hn::CopySignToAbs(hn::Mul(k, scale), v);
 }
 
+// Random bits of elements: an array of random24 (null: none), or a source with Load(i) (a
+// vector) and At(i) (one element), such as StochasticUnits.
+template <class Source>
+HWY_INLINE VI LoadRandom(const Source& source, size_t i) {
+  if constexpr (std::is_pointer_v<Source>)
+    return source ? hn::LoadU(DI(), source + i) : hn::Zero(DI());
+  else
+    return source.Load(i);
+}
+template <class Source>
+HWY_INLINE int32_t RandomAt(const Source& source, size_t i) {
+  if constexpr (std::is_pointer_v<Source>)
+    return source ? source[i] : 0;
+  else
+    return source.At(i);
+}
+
 // Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail, so the
-// tail goes through the same vector code. `random24` may be null (no stochastic rounding).
-template <class Op>
-HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const int32_t* random24,
+// tail goes through the same vector code.
+template <class Random, class Op>
+HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const Random& random,
                               const Op& op) {
   const DF df;
   const DI di;
   const size_t lanes = hn::Lanes(df);
   size_t i = 0;
-  for (; i + lanes <= count; i += lanes) {
-    const VI r = random24 ? hn::LoadU(di, random24 + i) : hn::Zero(di);
-    hn::StoreU(op(hn::LoadU(df, in + i), r, i), df, out + i);
-  }
+  for (; i + lanes <= count; i += lanes)
+    hn::StoreU(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
   if (i < count) {
     HWY_ALIGN float tail_in[kMaxLanes] = {};
     HWY_ALIGN float tail_out[kMaxLanes];
     HWY_ALIGN int32_t tail_random[kMaxLanes] = {};
     std::copy(in + i, in + count, tail_in);
-    if (random24) std::copy(random24 + i, random24 + count, tail_random);
+    for (size_t j = i; j < count; ++j) tail_random[j - i] = RandomAt(random, j);
     hn::Store(op(hn::Load(df, tail_in), hn::Load(di, tail_random), i), df, tail_out);
     std::copy(tail_out, tail_out + (count - i), out + i);
   }

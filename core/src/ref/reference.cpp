@@ -52,8 +52,9 @@ struct Context {
   const QuantSpec& spec;
   uint32_t random_bits(size_t i) const {
     return spec.rounding == Rounding::kStochastic
-               ? philox_bits(spec.seed, spec.stream, spec.index_offset + i) |
-                     detail::random24_mask(spec.stochastic_bits) << 8
+               ? detail::stochastic_random24(spec.seed, spec.stream, spec.index_offset + i,
+                                             spec.stochastic_bits)
+                     << 8
                : 0;
   }
 };

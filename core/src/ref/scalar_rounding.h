@@ -10,6 +10,9 @@
 
 #include "swalp/format.h"
 #include "swalp/rounding.h"
+#ifndef __CUDACC__
+#include "swalp/rng.h"
+#endif
 
 #ifdef __CUDACC__
 #define SWALP_HOST_DEVICE __host__ __device__
@@ -43,11 +46,44 @@ SWALP_HOST_DEVICE inline double quiet_nan() {
 SWALP_HOST_DEVICE inline bool is_inf(double x) { return fabs(x) == HUGE_VAL; }
 SWALP_HOST_DEVICE inline bool sign_bit(double x) { return copysign(1.0, x) < 0; }
 
-// `stochastic:R` forces the low 24 - R of an element's 24 random bits to ones (quantize.h):
-// the mask to OR into them, 0 for plain stochastic (R = 24).
+// `stochastic:R` (R = stochastic_bits) draws R random bits per element and forces the low
+// 24 - R of the 24 bits it compares with the remainder to ones (quantize.h). For R <= 16 one
+// 32-bit Philox word serves several elements, so that a Philox block (four words) serves 8
+// (R 9..16) or 16 (R <= 8) elements: element i takes the half (R <= 16) or the byte (R <= 8)
+// number i % per_word, counted from the word's low end, of word i / per_word.
 SWALP_HOST_DEVICE inline uint32_t random24_mask(int stochastic_bits) {
   return stochastic_bits >= 24 ? 0u : (1u << (24 - stochastic_bits)) - 1u;
 }
+SWALP_HOST_DEVICE inline int random_elements_per_word(int stochastic_bits) {
+  return stochastic_bits <= 8 ? 4 : stochastic_bits <= 16 ? 2 : 1;
+}
+// The 24 bits element `index` compares, from `word` = Philox word index / per_word.
+SWALP_HOST_DEVICE inline uint32_t random24_from_word(uint32_t word, uint64_t index,
+                                                     int stochastic_bits) {
+  const uint32_t mask = random24_mask(stochastic_bits);
+  switch (random_elements_per_word(stochastic_bits)) {
+    case 4: {
+      const uint32_t byte = (word >> (8 * (index & 3))) & 0xffu;
+      return ((byte >> (8 - stochastic_bits)) << (24 - stochastic_bits)) | mask;
+    }
+    case 2: {
+      const uint32_t half = (word >> (16 * (index & 1))) & 0xffffu;
+      return ((half >> (16 - stochastic_bits)) << (24 - stochastic_bits)) | mask;
+    }
+    default:
+      return (word >> 8) | mask;
+  }
+}
+
+#ifndef __CUDACC__
+// Host: the 24 bits of element `index` under stochastic:R (the CUDA kernels take the word from
+// their own Philox block).
+inline uint32_t stochastic_random24(uint64_t seed, uint64_t stream, uint64_t index,
+                                    int stochastic_bits) {
+  const uint64_t word = index / uint64_t(random_elements_per_word(stochastic_bits));
+  return random24_from_word(philox_bits(seed, stream, word), index, stochastic_bits);
+}
+#endif
 
 // Picks lo or hi (magnitudes, lo <= a <= hi) per the rounding mode. `lo_even` breaks nearest
 // ties; `bits` are the element's 32 random bits, of which stochastic rounding uses the top 24.
@@ -249,30 +285,42 @@ struct MxScaleParams {
 };
 MxScaleParams mx_scale_params(const Format& format);  // host only
 
+// floor(log2 x) and the 23 bits below the leading one of a positive finite float32, from its
+// bits (subnormals normalized; no frexp, so the fast kernels call it per block of 32).
+struct Float32Parts {
+  int exponent;
+  uint32_t mantissa;
+};
+SWALP_HOST_DEVICE inline Float32Parts float32_parts(float x) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  bits &= 0x7fffffffu;
+  if (bits >= 0x00800000u) return {int(bits >> 23) - 127, bits & 0x7fffffu};
+  int exponent = -126;
+  while (!(bits & 0x00800000u)) bits <<= 1, --exponent;  // subnormal: rare
+  return {exponent, bits & 0x7fffffu};
+}
+
 // Exponent s of the E8M0 scale 2^s of an MX block whose largest magnitude is amax (finite,
 // > 0), clamped to E8M0's range -127..127. The rules are defined in docs/formats.md.
 SWALP_HOST_DEVICE inline int mx_scale_exponent(const MxScaleParams& p, float amax) {
-  const int f = floor_log2(amax);
-  const bool power_of_two = ldexp(1.0, f) == double(amax);
+  const Float32Parts a = float32_parts(amax);
   int s = 0;
   switch (p.rule) {
     case MxScaleRule::kFloor:
-      s = f - p.emax;
+      s = a.exponent - p.emax;
       break;
     case MxScaleRule::kCeil:
-      s = f + !power_of_two - p.emax;
+      s = a.exponent + (a.mantissa != 0) - p.emax;
       break;
-    case MxScaleRule::kEven: {
-      // amax rounded half up to the element's mantissa bits carries into the next binade.
-      const double significand = double(amax) / ldexp(1.0, f);  // in [1, 2)
-      s = f + (significand >= 2.0 - ldexp(1.0, -(p.man_bits + 1))) - p.emax;
+    case MxScaleRule::kEven:  // amax rounded half up to the element's mantissa bits carries out
+      s = a.exponent + (a.mantissa + (1u << (22 - p.man_bits)) > 0x7fffffu) - p.emax;
       break;
-    }
     case MxScaleRule::kRceil: {
       const float descale = amax * p.inv_max;  // float32, as torchao and cuBLAS compute it
       if (descale == 0.0f) return -127;
-      const int g = floor_log2(descale);
-      s = g + (ldexp(1.0, g) != double(descale));
+      const Float32Parts d = float32_parts(descale);
+      s = d.exponent + (d.mantissa != 0);
       break;
     }
   }
