@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "cpu/codec_kernels.h"
 #include "cpu/kernel_params.h"
 #include "scope_layout.h"
 #include "swalp/error.h"
@@ -21,14 +22,14 @@ void quantize_dynamic_tree(const Format& format, Rounding rounding, uint64_t see
                            const float* in, float* out);
 }  // namespace detail
 
-// max |x| as float32 bits (NaN patterns order above Inf), in parallel chunks.
+// max |x| as float32 bits (NaN patterns order above Inf), in parallel chunks (SIMD).
 static uint32_t tensor_absmax_bits(const float* in, size_t n) {
+  const size_t chunks = (n + detail::kChunk - 1) / detail::kChunk;
   uint32_t best = 0;
-#pragma omp parallel for schedule(static) reduction(max : best) if (n > 8 * detail::kChunk)
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, in + i, sizeof bits);
-    best = std::max(best, bits & 0x7fffffffu);
+#pragma omp parallel for schedule(static) reduction(max : best) if (chunks > 8)
+  for (size_t c = 0; c < chunks; ++c) {
+    const size_t begin = c * detail::kChunk;
+    best = std::max(best, detail::abs_bits_max(in + begin, std::min(detail::kChunk, n - begin)));
   }
   return best;
 }

@@ -77,6 +77,17 @@ void ElementwiseImpl(const ElementwiseJob& job) {
   }
 }
 
+// NVFP4 elements of one block: x / scale to fp4e2m1, times scale (nvfp4_element).
+template <Rounding R, class Random>
+HWY_INLINE void QuantizeNvfp4Block(const FloatVecs& element, float block_scale, const float* in,
+                                   float* out, size_t count, const Random& random24) {
+  const DF df;
+  const VF scale = hn::Set(df, block_scale);
+  ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
+    return hn::Mul(QuantizeFloatVec<R>(df, hn::Div(v, scale), r, element), scale);
+  });
+}
+
 // Quantizes one scope's contiguous elements with constant parameters.
 template <Rounding R>
 void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const ScopeParams& p,
@@ -111,13 +122,9 @@ void QuantizeSegment(const ScopedJob& job, const FloatVecs& element, const Scope
                     [&](VF v, VI r, size_t) { return QuantizeIntVec<R>(df, v, r, scale, qmax); });
       return;
     }
-    case ScopedKind::kNvfp4: {  // x / (S e4m3) to fp4e2m1, times S e4m3: nvfp4_element
-      const VF scale = hn::Set(df, p.scale);
-      ForEachVector(in, out, count, random24, [&](VF v, VI r, size_t) {
-        return hn::Mul(QuantizeFloatVec<R>(df, hn::Div(v, scale), r, element), scale);
-      });
+    case ScopedKind::kNvfp4:
+      QuantizeNvfp4Block<R>(element, p.scale, in, out, count, random24);
       return;
-    }
   }
 }
 
@@ -128,6 +135,14 @@ template <Rounding R>
 HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& element, uint32_t absmax,
                                     const float* in, float* out, size_t count,
                                     const int32_t* random24) {
+  if (job.kind == ScopedKind::kNvfp4 && absmax != 0 && absmax < 0x7f800000u) {
+    // Blocks of 16: the block scale inline, without make_scope_params' general case.
+    float amax;
+    std::memcpy(&amax, &absmax, sizeof amax);
+    QuantizeNvfp4Block<R>(element, nvfp4_block_scale(amax, job.nvfp4_tensor_scale), in, out, count,
+                          random24);
+    return true;
+  }
   if (job.kind == ScopedKind::kInt || job.kind == ScopedKind::kNvfp4 || absmax < 0x00800000u ||
       absmax >= 0x7f800000u)
     return false;
