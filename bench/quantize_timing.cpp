@@ -76,7 +76,7 @@ QuantizeTiming time_quantize(const QuantSpec& spec, size_t n, int threads, int r
 
   QuantizeTiming t;
   t.format = spec.format.spelling;
-  t.rounding = std::string(rounding_name(spec.rounding));
+  t.rounding = rounding_spelling({spec.rounding, spec.stochastic_bits});
   t.threads = threads;
   t.n = n;
   const double copy_s = best_seconds(repetitions, [&] {

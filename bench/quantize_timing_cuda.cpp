@@ -80,7 +80,7 @@ QuantizeTiming time_quantize_cuda(const QuantSpec& spec, size_t n, int repetitio
   }
   QuantizeTiming t;
   t.format = spec.format.spelling;
-  t.rounding = std::string(rounding_name(spec.rounding));
+  t.rounding = rounding_spelling({spec.rounding, spec.stochastic_bits});
   t.device = "cuda";
   t.threads = 0;
   t.n = n;

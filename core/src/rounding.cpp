@@ -28,6 +28,12 @@ std::string_view rounding_name(Rounding rounding) {
   return "nearest";
 }
 
+std::string rounding_spelling(const RoundingSpelling& rounding) {
+  if (rounding.mode == Rounding::kStochastic && rounding.stochastic_bits < 24)
+    return "stochastic:" + std::to_string(rounding.stochastic_bits);
+  return std::string(rounding_name(rounding.mode));
+}
+
 const std::vector<Rounding>& all_roundings() {
   static const std::vector<Rounding> all = [] {
     std::vector<Rounding> out;

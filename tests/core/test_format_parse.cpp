@@ -94,6 +94,9 @@ TEST(FormatParse, BadSpellingsNameTheProblemAndTheAcceptedValues) {
 TEST(FormatParse, RoundingNamesRoundTrip) {
   for (Rounding r : all_roundings()) EXPECT_EQ(parse_rounding(rounding_name(r)), r);
   EXPECT_EQ(parse_rounding("STOCHASTIC"), Rounding::kStochastic);
+  for (const char* spelling : {"nearest", "stochastic", "stochastic:1", "stochastic:16", "down"})
+    EXPECT_EQ(rounding_spelling(parse_rounding_spelling(spelling)), spelling);
+  EXPECT_EQ(rounding_spelling(parse_rounding_spelling("Stochastic:24")), "stochastic");
 }
 
 TEST(FormatParse, ShapesMustAgreeWithDataAndScope) {

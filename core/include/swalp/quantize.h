@@ -6,9 +6,11 @@
 //    the top 24 bits of philox_bits(seed, stream, index_offset + i) (rng.h) and frac in [0, 1) is
 //    the exact distance of |x| from the lower magnitude neighbour, in units of the gap to the upper
 //    one. The result depends only on (seed, stream, i): identical for any thread count.
-//    `stochastic:R` (stochastic_bits = R < 24) forces the low 24 - R bits of u to ones first:
-//    for the dyadic remainders of every format but dt8 that is the hardware rule of comparing
-//    the remainder's top R bits with R random bits; it rounds up slightly less often (bias).
+//    `stochastic:R` (stochastic_bits = R < 24) takes R random bits per element (from a byte
+//    of a Philox word for R <= 8, a half for R <= 16, the word otherwise: docs/formats.md) and
+//    sets the low 24 - R bits of u to ones: for the dyadic remainders of every format but dt8
+//    that is the hardware rule of comparing the remainder's top R bits with R random bits; it
+//    rounds up slightly less often (bias).
 //  - Shared-scale formats (bfp, mx, int, dt8) take their scale per scope of `shape`; a NaN in
 //    a scope makes the whole scope NaN; an Inf is an error for bfp, int and dt8, and makes the
 //    block NaN for mx (OCP MX v1.0).

@@ -27,5 +27,7 @@ struct RoundingSpelling {
 // Case-insensitive. Throws InvalidInput naming the accepted spellings.
 RoundingSpelling parse_rounding_spelling(std::string_view spelling);
 Rounding parse_rounding(std::string_view spelling);  // the mode of parse_rounding_spelling
+// The spelling back: rounding_name, or `stochastic:R` when R < 24.
+std::string rounding_spelling(const RoundingSpelling& rounding);
 
 }  // namespace swalp
