@@ -116,13 +116,15 @@ HWY_INLINE VF QuantizeFloatVec(DF df, VF v, VI random24, const FloatVecs& c) {
     // Normal range, integers only: with rem the dropped bits and v = u >> (M + 1), the oracle's
     // u < rem / 2^(23-M) * 2^24 is v < rem, which is when adding dropped_mask - v carries into
     // the kept bits (QPyTorch's add-and-truncate, with the oracle's comparison). The carry moves
-    // a round-up into the next binade. Zero stays zero; other subnormal lanes (rare, a branch)
+    // a round-up into the next binade. Zero stays zero; lanes below the format's smallest normal
     // take the scaled path below.
     const VI v = hn::ShiftRightSame(random24, c.random_shift);
     y = hn::BitCast(df, hn::AndNot(c.dropped_mask, hn::Add(abs_bits, hn::Sub(c.dropped_mask, v))));
+    // As for nearest: formats with float32's range skip the branch unless a lane needs it
+    // (zero does not); for the others it is data-dependent, so they always compute it.
     const auto nonzero_subnormal =
         hn::And(subnormal, hn::RebindMask(df, hn::Ne(abs_bits, hn::Zero(di))));
-    if (HWY_UNLIKELY(!hn::AllFalse(df, nonzero_subnormal))) {
+    if (!c.rare_subnormals || !hn::AllFalse(df, nonzero_subnormal)) {
       const VF t = hn::Mul(hn::Mul(hn::BitCast(df, abs_bits), c.sub_down1), c.sub_down2);
       const VF k = RoundMagnitude<R>(df, t, random24, negative);
       y = hn::IfThenElse(subnormal, hn::Mul(hn::Mul(k, c.sub_up1), c.sub_up2), y);
