@@ -135,14 +135,6 @@ template <Rounding R>
 HWY_INLINE bool QuantizeCommonScope(const ScopedJob& job, const FloatVecs& element, uint32_t absmax,
                                     const float* in, float* out, size_t count,
                                     const int32_t* random24) {
-  if (job.kind == ScopedKind::kNvfp4 && absmax != 0 && absmax < 0x7f800000u) {
-    // Blocks of 16: the block scale inline, without make_scope_params' general case.
-    float amax;
-    std::memcpy(&amax, &absmax, sizeof amax);
-    QuantizeNvfp4Block<R>(element, nvfp4_block_scale(amax, job.nvfp4_tensor_scale), in, out, count,
-                          random24);
-    return true;
-  }
   if (job.kind == ScopedKind::kInt || job.kind == ScopedKind::kNvfp4 || absmax < 0x00800000u ||
       absmax >= 0x7f800000u)
     return false;
@@ -260,6 +252,8 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
 #pragma omp parallel if (groups > 8)
   {
     std::vector<int32_t> random24(kRandom ? per_group * segment_len + 4 : 0);
+    std::vector<uint32_t> maxima(per_group);
+    std::vector<float> nvfp4_scales(job.kind == ScopedKind::kNvfp4 ? per_group : 0);
 #pragma omp for schedule(static)
     for (size_t g = 0; g < groups; ++g) {
       const size_t first = g * per_group, last = std::min(segments, first + per_group);
@@ -269,10 +263,27 @@ bool ContiguousScopesImpl(const ScopedJob& job) {
       if (kRandom)
         FillJobRandom24(job, job.index_offset + group_begin, group_end - group_begin,
                         random24.data(), job.in + group_begin, job.out + group_begin);
+      // The group's maxima first (and NVFP4's block scales, whose scalar divisions then overlap
+      // each other instead of stalling each block's quantization).
       for (size_t s = first; s < last; ++s) {
         segment_range(s, begin, end);
-        const uint32_t absmax = AbsMaxBits(job.in + begin, end - begin);
+        maxima[s - first] = AbsMaxBits(job.in + begin, end - begin);
+      }
+      if (job.kind == ScopedKind::kNvfp4)
+        for (size_t s = first; s < last; ++s) {
+          float amax;
+          std::memcpy(&amax, &maxima[s - first], sizeof amax);
+          nvfp4_scales[s - first] = nvfp4_block_scale(amax, job.nvfp4_tensor_scale);
+        }
+      for (size_t s = first; s < last; ++s) {
+        segment_range(s, begin, end);
+        const uint32_t absmax = maxima[s - first];
         const int32_t* random = kRandom ? random24.data() + (begin - group_begin) : nullptr;
+        if (job.kind == ScopedKind::kNvfp4 && absmax != 0 && absmax < 0x7f800000u) {
+          QuantizeNvfp4Block<R>(element, nvfp4_scales[s - first], job.in + begin, job.out + begin,
+                                end - begin, random);
+          continue;
+        }
         if (QuantizeCommonScope<R>(job, element, absmax, job.in + begin, job.out + begin,
                                    end - begin, random))
           continue;
