@@ -1,0 +1,21 @@
+// One output element of a rounded-accumulation product, as the oracle computes it; the fast
+// path's fallback for accumulators without a SIMD rule (fixed point, posits) calls it too.
+#pragma once
+
+#include <vector>
+
+#include "accumulate/accumulator_rule.h"
+
+namespace swalp::detail {
+
+struct AccumulateRules {
+  AccumulatorRule acc, product, outer;
+};
+AccumulateRules accumulate_rules(const AccumulateSpec& spec);
+
+// Element (row, col) = element index row * n + col of the M x N result, mn = M * N.
+double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
+                          const float* a_row, const float* b, size_t n, size_t col, size_t k,
+                          uint64_t mn, uint64_t element, std::vector<double>& scratch);
+
+}  // namespace swalp::detail

@@ -1,0 +1,200 @@
+// Rounded-accumulation products: the fast path bit for bit against the oracle in every order,
+// rounding mode and accumulator family; the oracle against independent sums; the spec's parser.
+#include <omp.h>
+
+#include <random>
+
+#include "swalp/error.h"
+#include "swalp/matmul.h"
+#include "test_util.h"
+
+namespace swalp {
+namespace {
+
+struct Shape {
+  size_t m, n, k;
+};
+
+std::vector<float> random_matrix(size_t count, uint32_t seed, bool specials) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(count);
+  for (size_t i = 0; i < count; ++i) v[i] = normal(gen) * std::ldexp(1.0f, int(i % 7) - 3);
+  if (specials && count > 8) {
+    v[count / 3] = INFINITY;
+    v[count / 2] = -INFINITY;
+    v[count - 2] = NAN;
+    v[1] = 60000.0f;  // products that overflow fp16 and fp8 sums
+    v[5] = 1e-30f;    // sums below every small format's normal range
+  }
+  return v;
+}
+
+void expect_fast_matches_reference(const AccumulateSpec& spec, const Shape& s, bool specials) {
+  const auto a = random_matrix(s.m * s.k, uint32_t(s.m * 31 + s.k), specials);
+  const auto b = random_matrix(s.k * s.n, uint32_t(s.n * 17 + s.k), specials);
+  std::vector<float> fast(s.m * s.n), ref(s.m * s.n);
+  matmul(spec, a.data(), b.data(), fast.data(), s.m, s.n, s.k);
+  matmul_reference(spec, a.data(), b.data(), ref.data(), s.m, s.n, s.k);
+  const long bad = test::first_mismatch(fast, ref);
+  EXPECT_EQ(bad, -1) << spec.spelling << " M=" << s.m << " N=" << s.n << " K=" << s.k
+                     << (bad >= 0 ? " fast " + std::to_string(fast[bad]) + " ref " +
+                                        std::to_string(ref[bad])
+                                  : "");
+}
+
+TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
+  const std::vector<Shape> shapes = {{1, 1, 1}, {3, 5, 1}, {2, 70, 33}, {5, 17, 64}, {1, 130, 9}};
+  const std::vector<std::string> specs = {"fp16",
+                                          "bf16",
+                                          "float:5:8",
+                                          "fp8e4m3",
+                                          "fp32",
+                                          "exact",
+                                          "fp8e4m3fnuz",
+                                          "fp16:order=pairwise",
+                                          "bf16:chunk=4",
+                                          "float:5:8:chunk=32:outer=fp32",
+                                          "fp16:chunk=3:outer=bf16",
+                                          "bf16:product=bf16",
+                                          "fp16:order=pairwise:product=fp8e5m2",
+                                          "fixed:16:8",
+                                          "posit16:order=pairwise",
+                                          "fixed:12:4:chunk=5:outer=fp16"};
+  test::for_each_simd_target([&] {
+    for (const std::string& base : specs)
+      for (const char* rounding :
+           {"nearest", "stochastic", "stochastic:8", "stochastic:13", "zero", "up", "down"})
+        for (const Shape& shape : shapes) {
+          const AccumulateSpec spec =
+              parse_accumulate(base + ":rounding=" + rounding, 7, uint64_t(shape.k));
+          expect_fast_matches_reference(spec, shape, false);
+          expect_fast_matches_reference(spec, shape, true);
+        }
+  });
+}
+
+TEST(Matmul, ResultDoesNotDependOnThreadCount) {
+  const size_t m = 9, n = 150, k = 200;
+  const auto a = random_matrix(m * k, 1, false), b = random_matrix(k * n, 2, false);
+  for (const char* spelling :
+       {"fp16:rounding=stochastic", "bf16:order=pairwise:rounding=stochastic",
+        "fixed:16:10:rounding=stochastic", "fp16:chunk=8:rounding=up"}) {
+    const AccumulateSpec spec = parse_accumulate(spelling, 3);
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<float> c(m * n);
+      matmul(spec, a.data(), b.data(), c.data(), m, n, k);
+      results.push_back(c);
+    }
+    EXPECT_EQ(test::first_mismatch(results[0], results[1]), -1) << spelling;
+    EXPECT_EQ(test::first_mismatch(results[0], results[2]), -1) << spelling;
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+// Independent sums: K ones in fp16 (11 significant bits). Sequential nearest stagnates at 2048
+// (2048 + 1 is a tie, to the even 2048); pairwise and chunked sums are exact; stochastic
+// rounding is unbiased, so the mean over columns is near K.
+TEST(Matmul, Fp16SumsOfOnesStagnateOnlySequentially) {
+  const size_t k = 4096, n = 256;
+  const std::vector<float> a(k, 1.0f), b(k * n, 1.0f);
+  std::vector<float> c(n);
+  const auto run = [&](const char* spelling) {
+    matmul(parse_accumulate(spelling, 11), a.data(), b.data(), c.data(), 1, n, k);
+    double mean = 0;
+    for (float v : c) mean += v / double(n);
+    return mean;
+  };
+  EXPECT_EQ(run("fp16"), 2048.0);
+  EXPECT_EQ(run("fp16:order=pairwise"), 4096.0);
+  EXPECT_EQ(run("fp16:chunk=32:outer=fp32"), 4096.0);
+  EXPECT_EQ(run("fp32"), 4096.0);
+  EXPECT_EQ(run("bf16"), 256.0);  // 8 significant bits: 256 + 1 is a tie, to the even 256
+  EXPECT_NEAR(run("fp16:rounding=stochastic"), 4096.0, 4096 * 0.01);
+}
+
+TEST(Matmul, ExactAndFp32AccumulatorsMatchPlainLoops) {
+  const size_t m = 4, n = 6, k = 300;
+  const auto a = random_matrix(m * k, 5, false), b = random_matrix(k * n, 6, false);
+  std::vector<float> exact(m * n), fp32(m * n);
+  matmul(parse_accumulate("exact"), a.data(), b.data(), exact.data(), m, n, k);
+  matmul(parse_accumulate("fp32:product=fp32"), a.data(), b.data(), fp32.data(), m, n, k);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double sum = 0;
+      float acc = 0;
+      for (size_t t = 0; t < k; ++t) {
+        sum += double(a[i * k + t]) * double(b[t * n + j]);
+        volatile float product = a[i * k + t] * b[t * n + j];  // no fused multiply-add
+        acc = acc + product;
+      }
+      EXPECT_EQ(exact[i * n + j], float(sum));
+      EXPECT_EQ(fp32[i * n + j], acc);
+    }
+}
+
+TEST(Matmul, EmptySumsAreZero) {
+  const std::vector<float> none;
+  std::vector<float> c(6, 5.0f);
+  for (const char* spelling : {"fp16", "fp16:order=pairwise", "bf16:chunk=4", "posit16"}) {
+    matmul(parse_accumulate(spelling), none.data(), none.data(), c.data(), 2, 3, 0);
+    for (float v : c) EXPECT_EQ(v, 0.0f) << spelling;
+  }
+}
+
+TEST(Matmul, StepsPerElement) {
+  EXPECT_EQ(accumulate_steps(parse_accumulate("fp16"), 100), 100u);
+  EXPECT_EQ(accumulate_steps(parse_accumulate("fp16:chunk=32"), 100), 104u);
+  EXPECT_EQ(accumulate_steps(parse_accumulate("fp16:order=pairwise"), 100), 199u);
+}
+
+TEST(Matmul, BadSpecsAreRefusedWithTheReason) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "accumulator format is missing"},
+      {"chunk=4", "accumulator format is missing"},
+      {"fp17", "fp17"},
+      {"bfp:8", "shares a scale"},
+      {"mx:fp8e4m3", "shares a scale"},
+      {"e8m0", "has no sign"},
+      {"fp16:chunk=0", "chunk=0"},
+      {"fp16:chunk=x", "chunk=x"},
+      {"fp16:order=chunked", "needs chunk"},
+      {"fp16:order=random", "order=random"},
+      {"fp16:order=pairwise:chunk=4", "belong to order=chunked"},
+      {"fp16:outer=bf16", "belong to order=chunked"},
+      {"fp16:chunk=4:outer=dt8", "shares a scale"},
+      {"fp16:product=int:8", "shares a scale"},
+      {"fp16:rounding=sideways", "sideways"},
+      {"fp16:rounding=stochastic:30", "1..24"},
+      {"fp16:colour=red", "unknown option 'colour'"},
+      {"fp16:chunk=", "has no value"},
+  };
+  for (const auto& [spelling, reason] : bad) {
+    try {
+      parse_accumulate(spelling);
+      ADD_FAILURE() << spelling << " was accepted";
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find(reason), std::string::npos)
+          << spelling << ": " << e.what();
+    }
+  }
+  const AccumulateSpec spec =
+      parse_accumulate("FP16:Chunk=32:outer=float:8:10:rounding=stochastic:8");
+  EXPECT_EQ(spec.order, SumOrder::kChunked);
+  EXPECT_EQ(spec.chunk, 32u);
+  EXPECT_EQ(spec.outer.spelling, parse_format("float:8:10").spelling);
+  EXPECT_EQ(spec.rounding, Rounding::kStochastic);
+  EXPECT_EQ(spec.stochastic_bits, 8);
+}
+
+TEST(Matmul, OverflowingSizesAreRefused) {
+  float x = 0;
+  const size_t huge = size_t(1) << 62;
+  EXPECT_THROW(matmul(parse_accumulate("fp16"), &x, &x, &x, huge, 4, huge), InvalidInput);
+  EXPECT_THROW(matmul_reference(parse_accumulate("fp16"), &x, &x, &x, 4, huge, huge), InvalidInput);
+}
+
+}  // namespace
+}  // namespace swalp
