@@ -57,6 +57,7 @@ CLI::App& register_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
   register_bench_zipml(*bench);
+  register_bench_matmul(*bench);
   auto* cmd = bench->add_subcommand("quantize",
                                     "Time the quantizer next to a memory copy of the same array");
   cmd->add_option("--format", args.format, "Format spelling, or all (every benchmarked format)")

@@ -57,8 +57,7 @@ struct MatmulJob {
   size_t m, n, k;
 };
 
-constexpr size_t kMatmulColumns = 64;  // output columns per task (sequential, chunked)
-constexpr size_t kPairwiseColumns = 16;
+constexpr size_t kPairwiseColumns = 16;  // output columns per pairwise task
 
 }  // namespace swalp::detail
 #endif
@@ -72,61 +71,119 @@ using DD = hn::ScalableTag<double>;
 using DI64 = hn::RebindToSigned<DD>;
 using VD = hn::Vec<DD>;
 
-// Rounds the lanes of x to the rule; `random24` holds the lanes' 24 compared bits (stochastic).
+// A rule's constants as vectors, broadcast once per task.
+struct RoundVecs {
+  hn::Vec<DI64> mask, half_minus_one, sign_bit, one;
+  hn::Vec<DD> min_normal, max;
+  int drop;
+  bool identity, unsigned_zero;
+  const DoubleRound* rule;
+};
+
+HWY_INLINE RoundVecs Broadcast(const DoubleRound& c) {
+  const DI64 di;
+  const DD dd;
+  double min_normal, max;
+  std::memcpy(&min_normal, &c.min_normal_bits, sizeof min_normal);
+  std::memcpy(&max, &c.max_bits, sizeof max);
+  return {hn::Set(di, c.mask),
+          hn::Set(di, c.mask >> 1),
+          hn::Set(di, int64_t(0x8000000000000000ull)),
+          hn::Set(di, 1),
+          hn::Set(dd, min_normal),
+          hn::Set(dd, max),
+          c.drop,
+          c.identity,
+          c.unsigned_zero,
+          &c};
+}
+
+// The bit rule on every lane (normal range, zero); lanes it does not cover (subnormal, beyond
+// the largest finite, Inf, NaN) are set in `slow`, which accumulates over calls so that a step
+// tests once. Adding to the low bits rounds the magnitude whatever the sign: the sign bit is only
+// needed by up and down.
 template <Rounding R>
-HWY_INLINE VD RoundDoubles(VD x, const int32_t* random24, const DoubleRound& c) {
-  if (c.identity) return x;
+HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::Vec<DI64>& slow) {
   const DD dd;
   const DI64 di;
   const auto bits = hn::BitCast(di, x);
-  const auto sign = hn::And(bits, hn::Set(di, int64_t(0x8000000000000000ull)));
-  const auto abs = hn::Xor(bits, sign);
-  const auto mask = hn::Set(di, c.mask);
   hn::Vec<DI64> y;
   if constexpr (R == Rounding::kNearest) {  // ties to an even last kept bit
-    const auto odd = hn::And(hn::ShiftRightSame(abs, c.drop), hn::Set(di, 1));
-    y = hn::AndNot(mask, hn::Add(abs, hn::Add(hn::Set(di, c.mask >> 1), odd)));
+    const auto odd = hn::And(hn::ShiftRightSame(bits, c.drop), c.one);
+    y = hn::AndNot(c.mask, hn::Add(bits, hn::Add(c.half_minus_one, odd)));
   } else if constexpr (R == Rounding::kZero) {
-    y = hn::AndNot(mask, abs);
+    y = hn::AndNot(c.mask, bits);
   } else if constexpr (R == Rounding::kStochastic) {
     // Up iff u < rem / 2^drop * 2^24, i.e. (u << (drop - 24)) < rem (drop >= 29).
     const hn::Rebind<int32_t, DD> d32;
     const auto u = hn::PromoteTo(di, hn::LoadU(d32, random24));
-    y = hn::AndNot(mask, hn::Add(abs, hn::Sub(mask, hn::ShiftLeftSame(u, c.drop - 24))));
+    y = hn::AndNot(c.mask, hn::Add(bits, hn::Sub(c.mask, hn::ShiftLeftSame(u, c.drop - 24))));
   } else {  // up / down: the magnitude goes away from zero on one side
-    const auto negative = hn::Ne(sign, hn::Zero(di));
-    const auto away = hn::AndNot(mask, hn::Add(abs, mask));
-    const auto toward = hn::AndNot(mask, abs);
+    const auto negative = hn::Lt(bits, hn::Zero(di));
+    const auto away = hn::AndNot(c.mask, hn::Add(bits, c.mask));
+    const auto toward = hn::AndNot(c.mask, bits);
     y = R == Rounding::kUp ? hn::IfThenElse(negative, toward, away)
                            : hn::IfThenElse(negative, away, toward);
   }
-  const auto is_zero = hn::Eq(abs, hn::Zero(di));
-  const auto fast = hn::Or(is_zero, hn::And(hn::Not(hn::Lt(abs, hn::Set(di, c.min_normal_bits))),
-                                            hn::Not(hn::Gt(y, hn::Set(di, c.max_bits)))));
-  VD result = hn::BitCast(dd, hn::Or(y, sign));
-  if (c.unsigned_zero) result = hn::IfThenElse(hn::RebindMask(dd, is_zero), hn::Zero(dd), result);
-  if (HWY_UNLIKELY(!hn::AllTrue(dd, hn::RebindMask(dd, fast)))) {
-    constexpr size_t kMax = HWY_MAX_BYTES / sizeof(double);
-    HWY_ALIGN double xs[kMax], ys[kMax];
-    HWY_ALIGN int64_t ok[kMax];
-    hn::Store(x, dd, xs);
-    hn::Store(result, dd, ys);
-    hn::Store(hn::VecFromMask(di, fast), di, ok);
-    for (size_t i = 0; i < hn::Lanes(dd); ++i)
-      if (!ok[i])
-        ys[i] = round_accumulator(c.rule, xs[i], R, random24 ? uint32_t(random24[i]) << 8 : 0u);
-    result = hn::Load(dd, ys);
+  // Fast: x == 0, or min_normal <= |x| <= max (then the result is at most max too). Compared as
+  // doubles: NaN fails both.
+  const VD magnitude = hn::Abs(x);
+  const auto fast = hn::Or(hn::Eq(x, hn::Zero(dd)),
+                           hn::And(hn::Ge(magnitude, c.min_normal), hn::Le(magnitude, c.max)));
+  slow = hn::Or(slow, hn::BitCast(di, hn::VecFromMask(dd, hn::Not(fast))));
+  VD result = hn::BitCast(dd, y);
+  if (c.unsigned_zero) result = hn::IfThenElse(hn::Eq(x, hn::Zero(dd)), hn::Zero(dd), result);
+  return result;
+}
+
+// The scalar rule on the lanes RoundBits did not cover (found again from x and its result).
+template <Rounding R>
+HWY_NOINLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const RoundVecs& c) {
+  const DD dd;
+  constexpr size_t kMax = HWY_MAX_BYTES / sizeof(double);
+  HWY_ALIGN double xs[kMax], ys[kMax];
+  hn::Store(x, dd, xs);
+  hn::Store(result, dd, ys);
+  const DoubleRound& rule = *c.rule;
+  for (size_t i = 0; i < hn::Lanes(dd); ++i) {
+    const double a = std::fabs(xs[i]);
+    int64_t a_bits;
+    std::memcpy(&a_bits, &a, sizeof a);
+    if ((a_bits != 0 && a_bits < rule.min_normal_bits) || a_bits > rule.max_bits)  // NaN too
+      ys[i] = round_accumulator(rule.rule, xs[i], R, random24 ? uint32_t(random24[i]) << 8 : 0u);
   }
+  return hn::Load(dd, ys);
+}
+
+// Rounds the lanes of x to the rule; `random24` holds the lanes' 24 compared bits (stochastic).
+template <Rounding R>
+HWY_INLINE VD RoundDoubles(VD x, const int32_t* random24, const RoundVecs& c) {
+  if (c.identity) return x;
+  const DI64 di;
+  hn::Vec<DI64> slow = hn::Zero(di);
+  const VD result = RoundBits<R>(x, random24, c, slow);
+  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::MaskFromVec(slow))))
+    return FixSlowLanes<R>(x, result, random24, c);
   return result;
 }
 
 // Per-thread buffers of one task.
 struct Scratch {
-  std::vector<double> acc, out, tree;
-  std::vector<float> b_row;
+  std::vector<double> tree;
+  // B's columns [n0, n0 + columns) packed row after row (zero past N), so each step reads the
+  // next contiguous piece instead of one line per page of B.
+  std::vector<float> panel;
+  size_t panel_n0 = ~size_t(0);
   std::vector<int32_t> random;
-  explicit Scratch(size_t columns)
-      : acc(columns), out(columns), b_row(columns), random(columns + HWY_MAX_BYTES / 4) {}
+  explicit Scratch(size_t columns) : random(columns + HWY_MAX_BYTES / 4) {}
+
+  void Pack(const MatmulJob& job, size_t n0, size_t w, size_t columns) {
+    if (panel_n0 == n0) return;
+    panel.assign(job.k * columns, 0.0f);
+    for (size_t j = 0; j < job.k; ++j)
+      std::copy(job.b + j * job.n + n0, job.b + j * job.n + n0 + w, panel.data() + j * columns);
+    panel_n0 = n0;
+  }
 };
 
 // The random bits of rounding `step` for `w` columns from (row, n0); zero past w.
@@ -139,52 +196,73 @@ HWY_INLINE void StepRandom(const MatmulJob& job, uint64_t step, size_t row, size
   std::fill(s.random.begin() + w, s.random.end(), 0);
 }
 
-// Row `row` of B's block for step j: straight from B when the block is whole, else padded.
-HWY_INLINE const float* BRow(const MatmulJob& job, size_t j, size_t n0, size_t w, size_t columns,
-                             Scratch& s) {
-  const float* src = job.b + j * job.n + n0;
-  if (w == columns) return src;
-  std::copy(src, src + w, s.b_row.begin());
-  return s.b_row.data();
-}
+// The rules' vectors of a job, broadcast once per task.
+struct JobVecs {
+  RoundVecs acc, product, outer;
+  explicit JobVecs(const MatmulJob& job)
+      : acc(Broadcast(job.acc)), product(Broadcast(job.product)), outer(Broadcast(job.outer)) {}
+};
 
 // The exact (or product-rounded) terms a * B[j][n0 + v*lanes ...] as double lanes.
-HWY_INLINE VD Term(const MatmulJob& job, VD a, const float* b_row, size_t v) {
+HWY_INLINE VD Term(const JobVecs& vecs, VD a, const float* b_row, size_t v) {
   const DD dd;
   const hn::Rebind<float, DD> df;
   const VD p = hn::Mul(a, hn::PromoteTo(dd, hn::LoadU(df, b_row + v)));
-  return RoundDoubles<Rounding::kNearest>(p, nullptr, job.product);
+  return RoundDoubles<Rounding::kNearest>(p, nullptr, vecs.product);
 }
+
+// kVectors accumulators (and outer sums) stay in registers over the whole K loop.
+constexpr size_t kVectors = 8;
+HWY_INLINE size_t SequentialColumns() { return kVectors * hn::Lanes(DD()); }
 
 template <Rounding R>
 void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
   const DD dd;
-  const size_t lanes = hn::Lanes(dd), columns = kMatmulColumns;
+  const size_t lanes = hn::Lanes(dd), columns = SequentialColumns();
   const AccumulateSpec& spec = *job.spec;
   const bool chunked = spec.order == SumOrder::kChunked;
-  std::fill(s.acc.begin(), s.acc.end(), 0.0);
-  std::fill(s.out.begin(), s.out.end(), 0.0);
+  const JobVecs vecs(job);
+  const DI64 di;
+  VD acc[kVectors], out[kVectors];
+  for (size_t v = 0; v < kVectors; ++v) acc[v] = out[v] = hn::Zero(dd);
   const float* a_row = job.a + row * job.k;
+  const int32_t* random = s.random.data();
+  size_t until_outer = chunked ? spec.chunk : 0;
   uint64_t chunk_index = 0;
   for (size_t j = 0; j < job.k; ++j) {
-    const float* b_row = BRow(job, j, n0, w, columns, s);
+    const float* b_row = s.panel.data() + j * columns;
     if (R == Rounding::kStochastic) StepRandom(job, j, row, n0, w, s);
     const VD a = hn::Set(dd, double(a_row[j]));
-    for (size_t v = 0; v < columns; v += lanes) {
-      const VD sum = hn::Add(hn::LoadU(dd, s.acc.data() + v), Term(job, a, b_row, v));
-      hn::StoreU(RoundDoubles<R>(sum, s.random.data() + v, job.acc), dd, s.acc.data() + v);
-    }
-    if (chunked && ((j + 1) % spec.chunk == 0 || j + 1 == job.k)) {
-      if (R == Rounding::kStochastic) StepRandom(job, job.k + chunk_index, row, n0, w, s);
-      for (size_t v = 0; v < columns; v += lanes) {
-        const VD sum = hn::Add(hn::LoadU(dd, s.out.data() + v), hn::LoadU(dd, s.acc.data() + v));
-        hn::StoreU(RoundDoubles<R>(sum, s.random.data() + v, job.outer), dd, s.out.data() + v);
-        hn::StoreU(hn::Zero(dd), dd, s.acc.data() + v);
+    if (vecs.acc.identity) {
+#pragma GCC unroll 16
+      for (size_t v = 0; v < kVectors; ++v)
+        acc[v] = hn::Add(acc[v], Term(vecs, a, b_row, v * lanes));
+    } else {
+      // All vectors by the bit rule, then one test for lanes it does not cover.
+      VD sum[kVectors];
+      hn::Vec<DI64> slow = hn::Zero(di);
+#pragma GCC unroll 16
+      for (size_t v = 0; v < kVectors; ++v) {
+        sum[v] = hn::Add(acc[v], Term(vecs, a, b_row, v * lanes));
+        acc[v] = RoundBits<R>(sum[v], random + v * lanes, vecs.acc, slow);
       }
+      if (HWY_UNLIKELY(!hn::AllFalse(di, hn::MaskFromVec(slow))))
+        for (size_t v = 0; v < kVectors; ++v)
+          acc[v] = FixSlowLanes<R>(sum[v], acc[v], random + v * lanes, vecs.acc);
+    }
+    if (chunked && (--until_outer == 0 || j + 1 == job.k)) {
+      if (R == Rounding::kStochastic) StepRandom(job, job.k + chunk_index, row, n0, w, s);
+      for (size_t v = 0; v < kVectors; ++v) {
+        out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]), random + v * lanes, vecs.outer);
+        acc[v] = hn::Zero(dd);
+      }
+      until_outer = spec.chunk;
       ++chunk_index;
     }
   }
-  const std::vector<double>& result = chunked ? s.out : s.acc;
+  HWY_ALIGN double result[kVectors * HWY_MAX_BYTES / sizeof(double)];
+  for (size_t v = 0; v < kVectors; ++v)
+    hn::Store(chunked ? out[v] : acc[v], dd, result + v * lanes);
   for (size_t i = 0; i < w; ++i) job.c[row * job.n + n0 + i] = float(result[i]);
 }
 
@@ -198,15 +276,16 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
     std::fill(c_row, c_row + w, 0.0f);
     return;
   }
+  const JobVecs vecs(job);
   s.tree.resize(k * columns);
   double* tree = s.tree.data();
   const float* a_row = job.a + row * k;
   for (size_t j = 0; j < k; ++j) {  // leaves: R(t_j)
-    const float* b_row = BRow(job, j, n0, w, columns, s);
+    const float* b_row = s.panel.data() + j * columns;
     if (R == Rounding::kStochastic) StepRandom(job, j, row, n0, w, s);
     const VD a = hn::Set(dd, double(a_row[j]));
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(Term(job, a, b_row, v), s.random.data() + v, job.acc), dd,
+      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), s.random.data() + v, vecs.acc), dd,
                  tree + j * columns + v);
   }
   uint64_t step = k;
@@ -217,7 +296,7 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
       for (size_t v = 0; v < columns; v += lanes) {
         const VD sum = hn::Add(hn::LoadU(dd, tree + 2 * i * columns + v),
                                hn::LoadU(dd, tree + (2 * i + 1) * columns + v));
-        hn::StoreU(RoundDoubles<R>(sum, s.random.data() + v, job.acc), dd, tree + i * columns + v);
+        hn::StoreU(RoundDoubles<R>(sum, s.random.data() + v, vecs.acc), dd, tree + i * columns + v);
       }
     }
     if (len % 2) std::copy(tree + (len - 1) * columns, tree + len * columns, tree + half * columns);
@@ -229,7 +308,7 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
 template <Rounding R>
 void MatmulRounding(const MatmulJob& job) {
   const bool pairwise = job.spec->order == SumOrder::kPairwise;
-  const size_t columns = pairwise ? kPairwiseColumns : kMatmulColumns;
+  const size_t columns = pairwise ? kPairwiseColumns : SequentialColumns();
   const size_t blocks = (job.n + columns - 1) / columns;
   const int64_t tasks = int64_t(blocks * job.m);
 #pragma omp parallel if (tasks > 1)
@@ -240,6 +319,7 @@ void MatmulRounding(const MatmulJob& job) {
     for (int64_t t = 0; t < tasks; ++t) {
       const size_t block = size_t(t) / job.m, row = size_t(t) % job.m;
       const size_t n0 = block * columns, w = std::min(columns, job.n - n0);
+      s.Pack(job, n0, w, columns);
       if (pairwise)
         Pairwise<R>(job, row, n0, w, s);
       else
