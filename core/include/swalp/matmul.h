@@ -10,9 +10,11 @@
 //   pairwise    leaves R(t_k), then level by level R(v_2i + v_2i+1), an odd last value carried
 // Every addition is computed in double and then rounded to the format (a double rounding only
 // where the exact sum needs more than 53 bits). C holds the final sum in float32, exact for
-// every float accumulator. Stochastic rounding draws the bits of Philox index
-// step * (M * N) + (row * N + col), step numbering the roundings of one output element, so the
-// result depends on (seed, stream) only: not on threads, SIMD width or blocking.
+// every float accumulator. Stochastic rounding of element (row, col) at its rounding number
+// `step` (0..S-1, S = accumulate_steps) draws Philox index
+// ((row * ceil(N/16) + col / 16) * S + step) * 16 + col % 16 (16-column tiles whose bits for
+// consecutive steps are contiguous), so the result depends on (seed, stream) only: not on
+// threads, SIMD width or blocking.
 #pragma once
 
 #include <cstddef>

@@ -13,9 +13,9 @@ struct AccumulateRules {
 };
 AccumulateRules accumulate_rules(const AccumulateSpec& spec);
 
-// Element (row, col) = element index row * n + col of the M x N result, mn = M * N.
+// Element (row, col) of the M x N result.
 double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
-                          const float* a_row, const float* b, size_t n, size_t col, size_t k,
-                          uint64_t mn, uint64_t element, std::vector<double>& scratch);
+                          const float* a_row, const float* b, size_t n, size_t row, size_t col,
+                          size_t k, std::vector<double>& scratch);
 
 }  // namespace swalp::detail

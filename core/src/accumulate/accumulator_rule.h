@@ -35,12 +35,24 @@ inline double round_accumulator(const AccumulatorRule& r, double x, Rounding rou
   return x;
 }
 
-// The 32 random bits (top 24 used) of rounding `step` of output element `element` in an
-// M x N product (mn = M * N): Philox index step * mn + element.
-inline uint32_t accumulate_bits(const AccumulateSpec& spec, uint64_t step, uint64_t mn,
-                                uint64_t element) {
+// Philox index of rounding `step` of output element (row, col) of an M x N product with `steps`
+// roundings per element: the columns go in tiles of 16, and a tile's bits for consecutive steps
+// are one contiguous run, ((row * tiles + col / 16) * steps + step) * 16 + col % 16, so a kernel
+// fills a tile's bits for many steps at once. Thread count and SIMD width do not enter it.
+constexpr uint64_t kRandomTile = 16;
+inline uint64_t accumulate_random_index(uint64_t n, uint64_t steps, uint64_t row, uint64_t col,
+                                        uint64_t step) {
+  const uint64_t tiles = (n + kRandomTile - 1) / kRandomTile;
+  return ((row * tiles + col / kRandomTile) * steps + step) * kRandomTile + col % kRandomTile;
+}
+
+// The 32 random bits (top 24 used) of that rounding.
+inline uint32_t accumulate_bits(const AccumulateSpec& spec, uint64_t n, uint64_t steps,
+                                uint64_t row, uint64_t col, uint64_t step) {
   if (spec.rounding != Rounding::kStochastic) return 0;
-  return stochastic_random24(spec.seed, spec.stream, step * mn + element, spec.stochastic_bits)
+  return stochastic_random24(spec.seed, spec.stream,
+                             accumulate_random_index(n, steps, row, col, step),
+                             spec.stochastic_bits)
          << 8;
 }
 

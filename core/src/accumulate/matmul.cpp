@@ -71,7 +71,8 @@ void check_matmul_sizes(const AccumulateSpec& spec, size_t m, size_t n, size_t k
     throw InvalidInput("matmul sizes M=" + std::to_string(m) + " N=" + std::to_string(n) +
                        " K=" + std::to_string(k) + " overflow 64-bit element counts");
   const uint64_t steps = accumulate_steps(spec, k);
-  if (spec.rounding == Rounding::kStochastic && !product_fits(uint64_t(m) * n, steps))
+  const uint64_t padded = m * ((uint64_t(n) + kRandomTile - 1) / kRandomTile * kRandomTile);
+  if (spec.rounding == Rounding::kStochastic && !product_fits(padded, steps))
     throw InvalidInput("matmul: M*N=" + std::to_string(uint64_t(m) * n) + " times " +
                        std::to_string(steps) +
                        " roundings per element overflows the 64-bit random index");
@@ -196,9 +197,8 @@ void matmul(const AccumulateSpec& spec, const float* a, const float* b, float* c
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; ++row)
       for (size_t col = 0; col < n; ++col)
-        c[size_t(row) * n + col] =
-            float(detail::accumulate_element(spec, rules, a + size_t(row) * k, b, n, col, k,
-                                             uint64_t(m) * n, size_t(row) * n + col, scratch));
+        c[size_t(row) * n + col] = float(detail::accumulate_element(
+            spec, rules, a + size_t(row) * k, b, n, size_t(row), col, k, scratch));
   }
 }
 

@@ -18,15 +18,17 @@ AccumulateRules accumulate_rules(const AccumulateSpec& spec) {
 }
 
 double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
-                          const float* a_row, const float* b, size_t n, size_t col, size_t k,
-                          uint64_t mn, uint64_t element, std::vector<double>& scratch) {
+                          const float* a_row, const float* b, size_t n, size_t row, size_t col,
+                          size_t k, std::vector<double>& scratch) {
+  const uint64_t steps = accumulate_steps(spec, k);
+  const auto bits = [&](uint64_t step) { return accumulate_bits(spec, n, steps, row, col, step); };
   // t_j: the exact product, or rounded to nearest in the product format.
   const auto term = [&](size_t j) {
     const double t = double(a_row[j]) * double(b[j * n + col]);
     return round_accumulator(rules.product, t, Rounding::kNearest, 0);
   };
   const auto round_acc = [&](double x, uint64_t step) {
-    return round_accumulator(rules.acc, x, spec.rounding, accumulate_bits(spec, step, mn, element));
+    return round_accumulator(rules.acc, x, spec.rounding, bits(step));
   };
   switch (spec.order) {
     case SumOrder::kSequential: {
@@ -41,8 +43,7 @@ double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rul
         double acc = 0;
         for (size_t j = begin; j < k && j < begin + spec.chunk; ++j)
           acc = round_acc(acc + term(j), j);
-        out = round_accumulator(rules.outer, out + acc, spec.rounding,
-                                accumulate_bits(spec, k + chunk_index, mn, element));
+        out = round_accumulator(rules.outer, out + acc, spec.rounding, bits(k + chunk_index));
       }
       return out;
     }
@@ -73,8 +74,8 @@ void matmul_reference(const AccumulateSpec& spec, const float* a, const float* b
   std::vector<double> scratch;
   for (size_t row = 0; row < m; ++row)
     for (size_t col = 0; col < n; ++col)
-      c[row * n + col] = float(detail::accumulate_element(spec, rules, a + row * k, b, n, col, k,
-                                                          uint64_t(m) * n, row * n + col, scratch));
+      c[row * n + col] =
+          float(detail::accumulate_element(spec, rules, a + row * k, b, n, row, col, k, scratch));
 }
 
 }  // namespace swalp

@@ -167,6 +167,40 @@ HWY_INLINE VD RoundDoubles(VD x, const int32_t* random24, const RoundVecs& c) {
   return result;
 }
 
+// A task's random bits for a run of steps: per 16-column tile (accumulate_random_index), the
+// tile's bits for consecutive steps are one contiguous Philox run, filled in one call.
+class TileRandom {
+ public:
+  // Steps [first, first + count) for the `columns` (a multiple of 16) from (row, n0).
+  void Fill(const MatmulJob& job, size_t row, size_t n0, size_t columns, uint64_t first,
+            size_t count) {
+    const AccumulateSpec& spec = *job.spec;
+    const uint64_t steps = accumulate_steps(spec, job.k);
+    const size_t tiles = columns / kRandomTile;
+    bits_.resize(tiles * count * kRandomTile + HWY_MAX_BYTES / 4);
+    for (size_t t = 0; t < tiles; ++t)
+      FillStochasticRandom24(
+          spec.seed, spec.stream,
+          accumulate_random_index(job.n, steps, row, n0 + t * kRandomTile, first),
+          count * kRandomTile, spec.stochastic_bits, bits_.data() + t * count * kRandomTile);
+    first_ = first, count_ = count;
+  }
+  bool Holds(uint64_t step) const { return step >= first_ && step < first_ + count_; }
+  void Clear() { count_ = 0; }  // a new task: nothing held
+  // The bits of step `step` (held) from column `column` of the task (lanes within one tile).
+  const int32_t* At(uint64_t step, size_t column) const {
+    return bits_.data() + ((column / kRandomTile) * count_ + (step - first_)) * kRandomTile +
+           column % kRandomTile;
+  }
+
+ private:
+  std::vector<int32_t> bits_;
+  uint64_t first_ = 0;
+  size_t count_ = 0;
+};
+
+constexpr size_t kStepsPerFill = 64;
+
 // Per-thread buffers of one task.
 struct Scratch {
   std::vector<double> tree;
@@ -174,8 +208,7 @@ struct Scratch {
   // next contiguous piece instead of one line per page of B.
   std::vector<float> panel;
   size_t panel_n0 = ~size_t(0);
-  std::vector<int32_t> random;
-  explicit Scratch(size_t columns) : random(columns + HWY_MAX_BYTES / 4) {}
+  TileRandom random, outer_random;
 
   void Pack(const MatmulJob& job, size_t n0, size_t w, size_t columns) {
     if (panel_n0 == n0) return;
@@ -185,16 +218,6 @@ struct Scratch {
     panel_n0 = n0;
   }
 };
-
-// The random bits of rounding `step` for `w` columns from (row, n0); zero past w.
-HWY_INLINE void StepRandom(const MatmulJob& job, uint64_t step, size_t row, size_t n0, size_t w,
-                           Scratch& s) {
-  const AccumulateSpec& spec = *job.spec;
-  const uint64_t mn = uint64_t(job.m) * job.n;
-  FillStochasticRandom24(spec.seed, spec.stream, step * mn + row * job.n + n0, w,
-                         spec.stochastic_bits, s.random.data());
-  std::fill(s.random.begin() + w, s.random.end(), 0);
-}
 
 // The rules' vectors of a job, broadcast once per task.
 struct JobVecs {
@@ -211,8 +234,13 @@ HWY_INLINE VD Term(const JobVecs& vecs, VD a, const float* b_row, size_t v) {
   return RoundDoubles<Rounding::kNearest>(p, nullptr, vecs.product);
 }
 
-// kVectors accumulators (and outer sums) stay in registers over the whole K loop.
+// kVectors accumulators (and outer sums) stay in registers over the whole K loop; a task's
+// columns are whole 16-column random tiles.
+#if HWY_TARGET == HWY_SCALAR
+constexpr size_t kVectors = 16;
+#else
 constexpr size_t kVectors = 8;
+#endif
 HWY_INLINE size_t SequentialColumns() { return kVectors * hn::Lanes(DD()); }
 
 template <Rounding R>
@@ -226,12 +254,16 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   VD acc[kVectors], out[kVectors];
   for (size_t v = 0; v < kVectors; ++v) acc[v] = out[v] = hn::Zero(dd);
   const float* a_row = job.a + row * job.k;
-  const int32_t* random = s.random.data();
+  const int32_t* no_bits = nullptr;
   size_t until_outer = chunked ? spec.chunk : 0;
   uint64_t chunk_index = 0;
   for (size_t j = 0; j < job.k; ++j) {
     const float* b_row = s.panel.data() + j * columns;
-    if (R == Rounding::kStochastic) StepRandom(job, j, row, n0, w, s);
+    if (R == Rounding::kStochastic && !s.random.Holds(j))
+      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
+    const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
+      return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
+    };
     const VD a = hn::Set(dd, double(a_row[j]));
     if (vecs.acc.identity) {
 #pragma GCC unroll 16
@@ -244,16 +276,18 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
 #pragma GCC unroll 16
       for (size_t v = 0; v < kVectors; ++v) {
         sum[v] = hn::Add(acc[v], Term(vecs, a, b_row, v * lanes));
-        acc[v] = RoundBits<R>(sum[v], random + v * lanes, vecs.acc, slow);
+        acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, slow);
       }
       if (HWY_UNLIKELY(!hn::AllFalse(di, hn::MaskFromVec(slow))))
         for (size_t v = 0; v < kVectors; ++v)
-          acc[v] = FixSlowLanes<R>(sum[v], acc[v], random + v * lanes, vecs.acc);
+          acc[v] = FixSlowLanes<R>(sum[v], acc[v], bits(s.random, j, v), vecs.acc);
     }
     if (chunked && (--until_outer == 0 || j + 1 == job.k)) {
-      if (R == Rounding::kStochastic) StepRandom(job, job.k + chunk_index, row, n0, w, s);
+      if (R == Rounding::kStochastic)
+        s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
       for (size_t v = 0; v < kVectors; ++v) {
-        out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]), random + v * lanes, vecs.outer);
+        out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
+                                 bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
         acc[v] = hn::Zero(dd);
       }
       until_outer = spec.chunk;
@@ -277,26 +311,31 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
     return;
   }
   const JobVecs vecs(job);
+  const auto bits = [&](uint64_t step, size_t column) {
+    return R == Rounding::kStochastic ? s.random.At(step, column) : nullptr;
+  };
   s.tree.resize(k * columns);
   double* tree = s.tree.data();
   const float* a_row = job.a + row * k;
   for (size_t j = 0; j < k; ++j) {  // leaves: R(t_j)
     const float* b_row = s.panel.data() + j * columns;
-    if (R == Rounding::kStochastic) StepRandom(job, j, row, n0, w, s);
+    if (R == Rounding::kStochastic && !s.random.Holds(j))
+      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, k - j));
     const VD a = hn::Set(dd, double(a_row[j]));
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), s.random.data() + v, vecs.acc), dd,
+      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), bits(j, v), vecs.acc), dd,
                  tree + j * columns + v);
   }
   uint64_t step = k;
   for (size_t len = k; len > 1;) {
     const size_t half = len / 2;
     for (size_t i = 0; i < half; ++i, ++step) {
-      if (R == Rounding::kStochastic) StepRandom(job, step, row, n0, w, s);
+      if (R == Rounding::kStochastic && !s.random.Holds(step))
+        s.random.Fill(job, row, n0, columns, step, std::min<uint64_t>(kStepsPerFill, half - i));
       for (size_t v = 0; v < columns; v += lanes) {
         const VD sum = hn::Add(hn::LoadU(dd, tree + 2 * i * columns + v),
                                hn::LoadU(dd, tree + (2 * i + 1) * columns + v));
-        hn::StoreU(RoundDoubles<R>(sum, s.random.data() + v, vecs.acc), dd, tree + i * columns + v);
+        hn::StoreU(RoundDoubles<R>(sum, bits(step, v), vecs.acc), dd, tree + i * columns + v);
       }
     }
     if (len % 2) std::copy(tree + (len - 1) * columns, tree + len * columns, tree + half * columns);
@@ -313,13 +352,14 @@ void MatmulRounding(const MatmulJob& job) {
   const int64_t tasks = int64_t(blocks * job.m);
 #pragma omp parallel if (tasks > 1)
   {
-    Scratch s(columns);
+    Scratch s;
     // Task t: column block t / M, row t % M, so a thread's consecutive tasks reuse B's block.
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tasks; ++t) {
       const size_t block = size_t(t) / job.m, row = size_t(t) % job.m;
       const size_t n0 = block * columns, w = std::min(columns, job.n - n0);
       s.Pack(job, n0, w, columns);
+      s.random.Clear();
       if (pairwise)
         Pairwise<R>(job, row, n0, w, s);
       else
