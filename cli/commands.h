@@ -17,6 +17,7 @@ void register_train(CLI::App& app);
 void register_bench_train(CLI::App& bench);  // under `swalp bench`
 void register_theory(CLI::App& app);
 void register_zipml(CLI::App& app);
+void register_accumulate(CLI::App& app);
 void register_codecs(CLI::App& app);
 void register_bench_comm(CLI::App& bench);    // under `swalp bench`
 void register_bench_zipml(CLI::App& bench);   // under `swalp bench`

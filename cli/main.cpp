@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   swalp::cli::register_error_stats(app);
   swalp::cli::register_theory(app);
   swalp::cli::register_zipml(app);
+  swalp::cli::register_accumulate(app);
 #ifndef SWALP_LIGHT_FRONT
   swalp::cli::register_bench_train(bench);
   swalp::cli::register_bench_comm(bench);

@@ -39,14 +39,16 @@ struct AccumulateSpec {
   Format product;
   bool exact_products = true;
   SumOrder order = SumOrder::kSequential;
-  size_t chunk = 0;  // chunked: terms per partial sum
-  Format outer;      // chunked: the format the partial sums are added into (default fp32)
+  size_t chunk = 0;          // chunked: terms per partial sum
+  Format outer;              // chunked: the format the partial sums are added into (default fp32)
+  bool exact_outer = false;  // outer=exact: double sums of the partial sums
   uint64_t seed = 0, stream = 0;
   std::string spelling;  // as parsed, for reports
 };
 
 // `ACC[:chunk=C][:outer=F][:order=sequential|chunked|pairwise][:product=F][:rounding=R]`,
-// e.g. `fp16`, `bf16:order=pairwise`, `float:5:8:chunk=32:outer=fp32`, `fp16:rounding=stochastic`.
+// e.g. `fp16`, `bf16:order=pairwise`, `float:5:8:chunk=32:outer=fp32`, `fp16:rounding=stochastic`;
+// `exact` for ACC, outer or product means double sums (products) with no rounding of ours.
 // `chunk=C` alone means order=chunked. Throws InvalidInput naming the problem and the accepted
 // values.
 AccumulateSpec parse_accumulate(std::string_view spelling, uint64_t seed = 0, uint64_t stream = 0);

@@ -150,8 +150,11 @@ AccumulateSpec parse_accumulate(std::string_view spelling, uint64_t seed, uint64
         bad_spec(spelling, "chunk=" + value + " is not an integer in 1..2^40");
       spec.chunk = size_t(*c);
     } else if (key == "outer") {
-      spec.outer = parse_format(value);
-      (void)detail::accumulator_rule(spec.outer, "outer");
+      spec.exact_outer = value == "exact";
+      if (!spec.exact_outer) {
+        spec.outer = parse_format(value);
+        (void)detail::accumulator_rule(spec.outer, "outer");
+      }
       outer_given = true;
     } else if (key == "order") {
       if (value == "sequential")

@@ -12,8 +12,9 @@ AccumulateRules accumulate_rules(const AccumulateSpec& spec) {
   AccumulateRules rules;
   rules.acc = spec.exact ? exact_rule() : accumulator_rule(spec.accumulator, "accumulator");
   rules.product = spec.exact_products ? exact_rule() : accumulator_rule(spec.product, "product");
-  rules.outer =
-      spec.order == SumOrder::kChunked ? accumulator_rule(spec.outer, "outer") : exact_rule();
+  rules.outer = spec.order == SumOrder::kChunked && !spec.exact_outer
+                    ? accumulator_rule(spec.outer, "outer")
+                    : exact_rule();
   return rules;
 }
 
