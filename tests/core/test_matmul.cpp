@@ -56,6 +56,7 @@ TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
                                           "bf16:chunk=4",
                                           "float:5:8:chunk=32:outer=fp32",
                                           "fp16:chunk=3:outer=bf16",
+                                          "bf16:chunk=7:outer=exact",
                                           "bf16:product=bf16",
                                           "fp16:order=pairwise:product=fp8e5m2",
                                           "fixed:16:8",

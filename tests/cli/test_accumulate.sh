@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `swalp accumulate` and `swalp bench matmul` on small configurations: table, CSV, summary.json
+# with the fitted slopes, and exit 2 with the accepted values on bad input.
+# Usage: test_accumulate.sh PATH_TO_SWALP
+swalp="$1"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+"$swalp" accumulate --max-log2-k 10 --trials 16 --data positive,normal --out "$work/a" > "$work/a.txt" 2> /dev/null
+check "accumulate ran" [ $? -eq 0 ]
+for f in summary.json accumulate.csv; do check "wrote $f" [ -s "$work/a/$f" ]; done
+# 2 data x 5 K x 3 accumulators x 2 roundings x 2 kinds, plus the header.
+check "csv rows" [ "$(wc -l < "$work/a/accumulate.csv")" -eq 121 ]
+check "slopes in summary" grep -q '"fp16/nearest/positive"' "$work/a/summary.json"
+check "slope table printed" grep -qE '^  dot +fp16 +stochastic +positive +0\.[2-7]' "$work/a.txt"
+if command -v gnuplot > /dev/null; then check "plot" [ -s "$work/a/accumulate.png" ]; fi
+"$swalp" accumulate --accumulators fp16:order=pairwise,posit16 --roundings up --max-log2-k 7 \
+  --min-log2-k 6 --trials 2 --data uniform --out "$work/b" > /dev/null 2>&1
+check "pairwise and posit accumulators" [ "$(wc -l < "$work/b/accumulate.csv")" -eq 9 ]
+
+"$swalp" bench matmul --shape 64x48x40 --accumulate fp16,bf16:rounding=stochastic,fixed:16:8 \
+  --repetitions 1 --json > "$work/m.json"
+check "bench matmul rows" [ "$(grep -c '"sgemm_gflops"' "$work/m.json")" -eq 3 ]
+check "bench matmul conv shape" bash -c "'$swalp' bench matmul --shape conv --accumulate fp16 --repetitions 1 | grep -q '64x1024x576'"
+
+expect_error "bad data" 2 "accepted: normal, uniform, positive" "$swalp" accumulate --data cauchy
+expect_error "shared-scale accumulator" 2 "cannot hold one running sum" "$swalp" accumulate --accumulators bfp:8
+expect_error "bad rounding" 2 "accepted: nearest" "$swalp" accumulate --roundings sideways
+expect_error "K range backwards" 2 "in order" "$swalp" accumulate --min-log2-k 9 --max-log2-k 3
+expect_error "K range too long" 2 "--max-log2-k" "$swalp" accumulate --max-log2-k 30
+expect_error "bad spec option" 2 "unknown option 'speed'" "$swalp" bench matmul --accumulate fp16:speed=9
+expect_error "chunked without chunk" 2 "needs chunk" "$swalp" bench matmul --accumulate fp16:order=chunked
+expect_error "bad shape" 2 "accepted: square" "$swalp" bench matmul --shape 10x10
+expect_error "huge shape" 2 "1..65536" "$swalp" bench matmul --shape 100000x2x2
+
+finish
