@@ -57,7 +57,8 @@ const std::vector<std::string> kSharedKeys = {"model",
                                               "quant.swa",
                                               "quant.activation_scope",
                                               "quant.quantize_input",
-                                              "quant.quantize_logits"};
+                                              "quant.quantize_logits",
+                                              "matmul_accumulate"};
 
 // A preset: the hyper-parameters of one of the reference's exp/*.sh scripts.
 struct Preset {
@@ -152,6 +153,9 @@ nlohmann::json protocol_json(const engine::ReproduceOptions& o) {
           {"activation_scope", t.quant.activation_scope},
           {"quantize_input", t.quant.quantize_input},
           {"quantize_logits", t.quant.quantize_logits},
+          {"matmul_accumulate", t.quant.matmul_accumulate.empty()
+                                    ? "fp32 BLAS"
+                                    : t.quant.matmul_accumulate + " (low-precision runs)"},
           {"format", o.format},
           {"rounding", o.rounding}};
 }

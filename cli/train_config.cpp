@@ -60,6 +60,10 @@ std::vector<Setting> settings_of(TrainArgs& a) {
        &q.quantize_input},
       {"quant.quantize_logits", "--quantize-logits", "Quantize the logits (and dL/dlogits) too",
        &q.quantize_logits},
+      {"matmul_accumulate", "--matmul-accumulate",
+       "Round the sums of every linear/conv product: ACC[:chunk=C][:outer=F][:order=O]"
+       "[:product=F][:rounding=R] (docs/accumulation.md; empty: fp32 BLAS)",
+       &q.matmul_accumulate},
       {"data_parallel", "--data-parallel",
        "Data-parallel training over MPI (run under mpirun -np N)", &a.data_parallel},
       {"grad_codec", "--grad-codec",

@@ -11,6 +11,7 @@
 
 #include "swalp/decimal.h"
 #include "swalp/error.h"
+#include "swalp/torch/accumulate.h"
 #include "swalp/torch/lp_sgd.h"
 #include "swalp/torch/quantizer.h"
 
@@ -25,6 +26,33 @@ at::Tensor LowPrecisionNet::quant(const at::Tensor& x, uint64_t site) {
   if (specs.backward)
     specs.backward->stream = torchq::compose_stream({Quantity::kError, pass_, site, counter_});
   return torchq::quantize_with_grad(x, specs);
+}
+
+torchq::ProductStreams LowPrecisionNet::product_streams() {
+  const uint64_t site = next_product_++;
+  const auto stream = [&](uint64_t which) {
+    return torchq::compose_stream({torchq::Quantity::kProduct, pass_, 3 * site + which, counter_});
+  };
+  return {stream(0), stream(1), stream(2)};
+}
+
+at::Tensor LowPrecisionNet::linear(torch::nn::LinearImpl& layer, const at::Tensor& x) {
+  if (!quantizers_enabled_ || !quant_.accumulate) return layer.forward(x);
+  return torchq::linear_accumulate(x, layer.weight, layer.bias, *quant_.accumulate,
+                                   product_streams());
+}
+
+at::Tensor LowPrecisionNet::conv(torch::nn::Conv2dImpl& layer, const at::Tensor& x) {
+  if (!quantizers_enabled_ || !quant_.accumulate) return layer.forward(x);
+  const auto& o = layer.options;
+  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  if (!padding || o.groups() != 1 || (*o.dilation())[0] != 1 || (*o.dilation())[1] != 1 ||
+      (*o.stride())[0] != (*o.stride())[1] || (**padding)[0] != (**padding)[1])
+    throw InvalidInput(
+        "matmul_accumulate: convolutions with groups, dilation or uneven stride "
+        "or padding are not supported");
+  return torchq::conv2d_accumulate(x, layer.weight, layer.bias, (*o.stride())[0], (**padding)[0],
+                                   *quant_.accumulate, product_streams());
 }
 
 namespace {
@@ -48,7 +76,7 @@ class LogisticRegression : public LowPrecisionNet {
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    return logits_site(fc_(input_site(x.flatten(1))));
+    return logits_site(linear(*fc_, input_site(x.flatten(1))));
   }
 
  private:
@@ -64,8 +92,8 @@ class Mlp : public LowPrecisionNet {
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    x = quant_next(fc1_(input_site(x.flatten(1))).relu());
-    return logits_site(fc2_(x));
+    x = quant_next(linear(*fc1_, input_site(x.flatten(1))).relu());
+    return logits_site(linear(*fc2_, x));
   }
 
  private:
@@ -93,10 +121,10 @@ class ConvNet : public LowPrecisionNet {
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    x = F::max_pool2d(quant_next(conv1_(input_site(x)).relu()), F::MaxPool2dFuncOptions(2));
-    x = F::max_pool2d(quant_next(conv2_(x).relu()), F::MaxPool2dFuncOptions(2)).flatten(1);
-    for (size_t i = 0; i + 1 < fcs_.size(); ++i) x = quant_next(fcs_[i](x).relu());
-    return logits_site(fcs_.back()(x));
+    x = F::max_pool2d(quant_next(conv(*conv1_, input_site(x)).relu()), F::MaxPool2dFuncOptions(2));
+    x = F::max_pool2d(quant_next(conv(*conv2_, x).relu()), F::MaxPool2dFuncOptions(2)).flatten(1);
+    for (size_t i = 0; i + 1 < fcs_.size(); ++i) x = quant_next(linear(*fcs_[i], x).relu());
+    return logits_site(linear(*fcs_.back(), x));
   }
 
  private:
@@ -146,15 +174,15 @@ class Vgg16 : public LowPrecisionNet {
     x = input_site(pad_to_32(x));
     size_t pool = 0;
     for (size_t i = 0; i < convs_.size(); ++i) {
-      x = quant_next(convs_[i](x).relu());
+      x = quant_next(conv(*convs_[i], x).relu());
       if (pool < pools_after_.size() && pools_after_[pool] == i + 1) {
         x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
         ++pool;
       }
     }
-    x = quant_next(fc1_(dropout1_(x.flatten(1))).relu());
-    x = quant_next(fc2_(dropout2_(x)).relu());
-    return logits_site(fc3_(x));
+    x = quant_next(linear(*fc1_, dropout1_(x.flatten(1))).relu());
+    x = quant_next(linear(*fc2_, dropout2_(x)).relu());
+    return logits_site(linear(*fc3_, x));
   }
 
  private:
@@ -197,10 +225,10 @@ class PreActBlock : public torch::nn::Module {
     }
   }
   at::Tensor forward(const at::Tensor& x, LowPrecisionNet& net) {
-    at::Tensor out = net.quant_next(conv1_(net.quant_next(bn1_(x).relu())));
-    out = net.quant_next(conv2_(net.quant_next(bn2_(out).relu())));
-    if (bottleneck_) out = net.quant_next(conv3_(net.quant_next(bn3_(out).relu())));
-    return out + (shortcut_ ? shortcut_(x) : x);
+    at::Tensor out = net.quant_next(net.conv(*conv1_, net.quant_next(bn1_(x).relu())));
+    out = net.quant_next(net.conv(*conv2_, net.quant_next(bn2_(out).relu())));
+    if (bottleneck_) out = net.quant_next(net.conv(*conv3_, net.quant_next(bn3_(out).relu())));
+    return out + (shortcut_ ? net.conv(*shortcut_, x) : x);
   }
 
  private:
@@ -235,10 +263,10 @@ class PreResNet : public LowPrecisionNet {
   }
   at::Tensor forward(at::Tensor x) override {
     begin_forward();
-    x = quant_next(conv_(input_site(pad_to_32(x))));
+    x = quant_next(conv(*conv_, input_site(pad_to_32(x))));
     for (auto& block : blocks_) x = block->forward(x, *this);
     x = F::adaptive_avg_pool2d(bn_(x).relu(), F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
-    return logits_site(fc_(x));
+    return logits_site(linear(*fc_, x));
   }
 
  private:

@@ -13,14 +13,24 @@
 #include <string>
 #include <vector>
 
+#include "swalp/matmul.h"
 #include "swalp/quantize.h"
+#include "swalp/torch/accumulate.h"
 #include "swalp/torch/streams.h"
+
+namespace torch::nn {
+class LinearImpl;
+class Conv2dImpl;
+}  // namespace torch::nn
 
 namespace swalp::engine {
 
 struct ActivationQuant {
   std::optional<QuantSpec> activation, error;
   bool quantize_input = false, quantize_logits = false;  // sites the references leave out
+  // Linear and convolution products with rounded sums (forward and both backward products);
+  // none: libtorch's BLAS. Off with the quantizers (full-precision evaluation).
+  std::optional<AccumulateSpec> accumulate;
 };
 
 class LowPrecisionNet : public torch::nn::Module {
@@ -36,9 +46,13 @@ class LowPrecisionNet : public torch::nn::Module {
   // Off: activations and errors pass unquantized (evaluating a model in full precision).
   void set_quantizers_enabled(bool enabled) { quantizers_enabled_ = enabled; }
   // Numbers quantizer sites in call order within one forward pass (deep models, their blocks).
-  void begin_forward() { next_site_ = 0; }
+  void begin_forward() { next_site_ = next_product_ = 0; }
   // The next quantizer site of the forward pass (activation forward, error backward).
   at::Tensor quant_next(const at::Tensor& x) { return quant(x, next_site_++); }
+  // A linear or convolution layer: its products' sums rounded by ActivationQuant::accumulate
+  // (each layer call a product site of its own, numbered in call order), else the layer itself.
+  at::Tensor linear(torch::nn::LinearImpl& layer, const at::Tensor& x);
+  at::Tensor conv(torch::nn::Conv2dImpl& layer, const at::Tensor& x);
 
  protected:
   // The network input and the logits: quantized only when asked (ActivationQuant).
@@ -48,9 +62,11 @@ class LowPrecisionNet : public torch::nn::Module {
  private:
   at::Tensor quant(const at::Tensor& x, uint64_t site);
 
+  torchq::ProductStreams product_streams();
+
   ActivationQuant quant_;
   torchq::Pass pass_ = torchq::Pass::kTrain;
-  uint64_t counter_ = 0, next_site_ = 0;
+  uint64_t counter_ = 0, next_site_ = 0, next_product_ = 0;
   bool quantizers_enabled_ = true;
 };
 

@@ -58,6 +58,8 @@ TrainOptions run_options(const ReproduceOptions& o, const std::string& format, u
   t.schedule = schedule;
   t.quant.set_sites(format);
   t.quant.rounding = o.rounding;
+  // The fp32 baseline keeps fp32 products too; low-precision runs round their sums if asked.
+  if (format.empty()) t.quant.matmul_accumulate.clear();
   t.checkpoint.clear();
   return t;
 }

@@ -28,7 +28,7 @@ namespace swalp::engine {
 
 bool QuantPlan::any() const {
   return !(weight.empty() && grad.empty() && momentum.empty() && accumulator.empty() &&
-           activation.empty() && error.empty() && swa.empty());
+           activation.empty() && error.empty() && swa.empty() && matmul_accumulate.empty());
 }
 
 void QuantPlan::set_sites(const std::string& spelling) {
@@ -219,9 +219,14 @@ TrainingState::TrainingState(const TrainOptions& o) : parts_(std::make_unique<Pa
   const bool per_sample = plan.activation_scope == "sample";
   ActivationQuant activation_quant{site_spec(plan.activation, plan.rounding, per_sample, o.seed),
                                    site_spec(plan.error, plan.rounding, per_sample, o.seed),
-                                   plan.quantize_input, plan.quantize_logits};
+                                   plan.quantize_input, plan.quantize_logits, std::nullopt};
+  if (!plan.matmul_accumulate.empty())
+    activation_quant.accumulate = parse_accumulate(plan.matmul_accumulate, o.seed);
   parts_->model = make_model(o.model, activation_quant, o.in_channels, o.classes);
   parts_->device = resolve_device(o.device);
+  if (activation_quant.accumulate && parts_->device != at::Device(at::kCPU))
+    throw InvalidInput("matmul_accumulate '" + plan.matmul_accumulate +
+                       "' runs on the CPU only; use --device cpu");
   parts_->model->to(parts_->device);
   parts_->exchange = o.exchange;
   // One optimizer per kind of parameter, so that 1-D parameters keep whole-tensor scopes;

@@ -27,6 +27,9 @@ struct QuantPlan {
   std::string swa;
   std::string activation_scope = "tensor";  // tensor | sample (for scope-less spellings)
   bool quantize_input = false, quantize_logits = false;  // the references quantize neither
+  // Accumulation spec of every linear and convolution product (swalp/matmul.h; "" = fp32 BLAS),
+  // forward and backward, with the run's seed; CPU only.
+  std::string matmul_accumulate;
   bool any() const;
   // Sets the six sites to one spelling ("" = fp32), keeping the average's format, the rounding,
   // the activation scope and the input/logit switches.

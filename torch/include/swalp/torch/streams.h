@@ -26,6 +26,7 @@ enum class Quantity : uint64_t {
   kActivation = 4,  // forward values at a model's quantizer site
   kError = 5,       // backward errors at the same site
   kAverage = 6,     // the SWA average kept in a low-precision format
+  kProduct = 7,     // the sums of a layer's matrix products (index: 3 * site + which product)
 };
 
 enum class Pass : uint64_t {
