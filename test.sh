@@ -53,7 +53,8 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 > /dev/null
   core_targets=()
   for t in test_rng test_format_parse test_float_exhaustive test_fixed_exhaustive \
-           test_scoped_formats test_stochastic test_special_values test_codecs test_huge_indices test_posit; do
+           test_scoped_formats test_stochastic test_special_values test_codecs test_huge_indices test_posit \
+           test_matmul; do
     core_targets+=("$t")
   done
   cmake --build "$sanitize_dir" --target "${core_targets[@]}" swalp

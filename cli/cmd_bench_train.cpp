@@ -18,6 +18,7 @@ namespace swalp::cli {
 namespace {
 struct BenchTrainArgs {
   std::string model = "mlp", format = "bfp:8", rounding = "stochastic", device = "cpu", out;
+  std::string matmul_accumulate;  // the low-precision step's products ("" = BLAS)
   int batch_size = 128, steps = 100, warmup = 10, threads = 0;
   bool json = false;
 };
@@ -52,6 +53,8 @@ void register_bench_train(CLI::App& bench) {
                   "Format at every site (activations, errors, weights, ...)")
       ->capture_default_str();
   cmd->add_option("--rounding", args.rounding, "Rounding mode")->capture_default_str();
+  cmd->add_option("--matmul-accumulate", args.matmul_accumulate,
+                  "Accumulation spec of the low-precision step's products (empty: BLAS)");
   cmd->add_option("--batch-size", args.batch_size, "Batch size")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 16));
@@ -73,6 +76,7 @@ void register_bench_train(CLI::App& bench) {
     fp32.device = args.device;
     engine::TrainOptions low = fp32;
     low.quant = engine::QuantPlan::uniform(args.format, args.rounding);
+    low.quant.matmul_accumulate = args.matmul_accumulate;
     // Interleave the two precisions, best of three, so that drift of the machine hits both.
     double fp32_s = 1e30, low_s = 1e30;
     for (int round = 0; round < 3; ++round) {
@@ -82,6 +86,7 @@ void register_bench_train(CLI::App& bench) {
     const nlohmann::json result = {{"model", args.model},
                                    {"format", args.format},
                                    {"rounding", args.rounding},
+                                   {"matmul_accumulate", args.matmul_accumulate},
                                    {"batch_size", args.batch_size},
                                    {"device", device.str()},
                                    {"threads", at::get_num_threads()},
@@ -92,10 +97,12 @@ void register_bench_train(CLI::App& bench) {
       std::printf("%s\n", result.dump().c_str());
     else
       std::printf(
-          "%s, batch %d, %s, %d threads: FP32 %.2f ms/step, %s (%s, every site) %.2f ms/step: "
-          "%.2fx\n",
+          "%s, batch %d, %s, %d threads: FP32 %.2f ms/step, %s (%s, every site%s%s) %.2f "
+          "ms/step: %.2fx\n",
           args.model.c_str(), args.batch_size, device.str().c_str(), at::get_num_threads(),
-          1e3 * fp32_s, args.format.c_str(), args.rounding.c_str(), 1e3 * low_s, low_s / fp32_s);
+          1e3 * fp32_s, args.format.c_str(), args.rounding.c_str(),
+          args.matmul_accumulate.empty() ? "" : ", sums ", args.matmul_accumulate.c_str(),
+          1e3 * low_s, low_s / fp32_s);
     if (!args.out.empty()) io::write_file_atomic(args.out + "/summary.json", result.dump(2) + "\n");
   });
 }
