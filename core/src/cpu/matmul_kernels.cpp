@@ -73,10 +73,11 @@ using VD = hn::Vec<DD>;
 
 // A rule's constants as vectors, broadcast once per task.
 struct RoundVecs {
-  hn::Vec<DI64> mask, half_minus_one, sign_bit, one;
+  hn::Vec<DI64> mask, half_minus_one, one;
   hn::Vec<DD> min_normal, max;
+  hn::Vec<DI64> zero_fast;  // all ones where a zero sum keeps its sign (not FNUZ)
   int drop;
-  bool identity, unsigned_zero;
+  bool identity;
   const DoubleRound* rule;
 };
 
@@ -88,13 +89,12 @@ HWY_INLINE RoundVecs Broadcast(const DoubleRound& c) {
   std::memcpy(&max, &c.max_bits, sizeof max);
   return {hn::Set(di, c.mask),
           hn::Set(di, c.mask >> 1),
-          hn::Set(di, int64_t(0x8000000000000000ull)),
           hn::Set(di, 1),
           hn::Set(dd, min_normal),
           hn::Set(dd, max),
+          hn::Set(di, c.unsigned_zero ? 0 : -1),
           c.drop,
           c.identity,
-          c.unsigned_zero,
           &c};
 }
 
@@ -125,15 +125,16 @@ HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::V
     y = R == Rounding::kUp ? hn::IfThenElse(negative, toward, away)
                            : hn::IfThenElse(negative, away, toward);
   }
-  // Fast: x == 0, or min_normal <= |x| <= max (then the result is at most max too). Compared as
+  // Fast: min_normal <= |x| <= max (then the result is at most max too), or x == 0 where the
+  // format keeps a zero's sign (FNUZ zeros go to the scalar rule for their +0). Compared as
   // doubles: NaN fails both.
   const VD magnitude = hn::Abs(x);
-  const auto fast = hn::Or(hn::Eq(x, hn::Zero(dd)),
-                           hn::And(hn::Ge(magnitude, c.min_normal), hn::Le(magnitude, c.max)));
-  slow = hn::Or(slow, hn::BitCast(di, hn::VecFromMask(dd, hn::Not(fast))));
-  VD result = hn::BitCast(dd, y);
-  if (c.unsigned_zero) result = hn::IfThenElse(hn::Eq(x, hn::Zero(dd)), hn::Zero(dd), result);
-  return result;
+  const auto in_range = hn::And(hn::Ge(magnitude, c.min_normal), hn::Le(magnitude, c.max));
+  const auto zero = hn::BitCast(di, hn::VecFromMask(dd, hn::Eq(x, hn::Zero(dd))));
+  const auto fast =
+      hn::Or(hn::BitCast(di, hn::VecFromMask(dd, in_range)), hn::And(zero, c.zero_fast));
+  slow = hn::Or(slow, hn::Not(fast));
+  return hn::BitCast(dd, y);
 }
 
 // The scalar rule on the lanes RoundBits did not cover (found again from x and its result).
@@ -149,7 +150,8 @@ HWY_NOINLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const Rou
     const double a = std::fabs(xs[i]);
     int64_t a_bits;
     std::memcpy(&a_bits, &a, sizeof a);
-    if ((a_bits != 0 && a_bits < rule.min_normal_bits) || a_bits > rule.max_bits)  // NaN too
+    const bool zero_slow = a_bits == 0 && rule.unsigned_zero;
+    if ((a_bits != 0 && a_bits < rule.min_normal_bits) || a_bits > rule.max_bits || zero_slow)
       ys[i] = round_accumulator(rule.rule, xs[i], R, random24 ? uint32_t(random24[i]) << 8 : 0u);
   }
   return hn::Load(dd, ys);
