@@ -75,6 +75,27 @@ TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
   });
 }
 
+// Sums below the smallest normal of fp16 and the small formats (the kernel's subnormal-range
+// path): operands scaled by 2^-12, so products are about 2^-24.
+TEST(Matmul, SubnormalRangeSumsMatchReference) {
+  const size_t m = 3, n = 37, k = 50;
+  auto a = random_matrix(m * k, 21, false), b = random_matrix(k * n, 22, false);
+  for (auto& v : a) v = std::ldexp(v, -12);
+  for (auto& v : b) v = std::ldexp(v, -12);
+  test::for_each_simd_target([&] {
+    for (const char* acc : {"fp16", "float:5:8", "fp8e5m2", "fp8e4m3fnuz", "fp16:order=pairwise",
+                            "fp16:chunk=8:outer=fp16"})
+      for (const char* rounding : {"nearest", "stochastic", "stochastic:5", "zero", "up", "down"}) {
+        const AccumulateSpec spec =
+            parse_accumulate(std::string(acc) + ":rounding=" + rounding, 3, 1);
+        std::vector<float> fast(m * n), ref(m * n);
+        matmul(spec, a.data(), b.data(), fast.data(), m, n, k);
+        matmul_reference(spec, a.data(), b.data(), ref.data(), m, n, k);
+        EXPECT_EQ(test::first_mismatch(fast, ref), -1) << spec.spelling;
+      }
+  });
+}
+
 TEST(Matmul, ResultDoesNotDependOnThreadCount) {
   const size_t m = 9, n = 150, k = 200;
   const auto a = random_matrix(m * k, 1, false), b = random_matrix(k * n, 2, false);

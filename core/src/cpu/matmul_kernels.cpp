@@ -26,6 +26,7 @@ struct DoubleRound {
   int64_t min_normal_bits = 0;  // double bits of 2^emin; below: the scalar rule
   int64_t max_bits = 0;         // double bits of the largest finite value; above: the scalar rule
   bool unsigned_zero = false;   // FNUZ: a zero result is +0
+  double step = 0;              // 2^(emin - M): the grid of the subnormal range
   AccumulatorRule rule;         // the scalar rule, for the other lanes
 };
 
@@ -45,6 +46,7 @@ inline DoubleRound double_round(const AccumulatorRule& rule) {
   d.min_normal_bits = double_bits(std::ldexp(1.0, rule.element.emin));
   d.max_bits = double_bits(rule.element.max_finite);
   d.unsigned_zero = !rule.element.signed_zero;
+  d.step = std::ldexp(1.0, rule.element.emin - rule.element.man_bits);
   return d;
 }
 
@@ -137,21 +139,56 @@ HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::V
   return hn::BitCast(dd, y);
 }
 
-// The scalar rule on the lanes RoundBits did not cover (found again from x and its result).
+// Sums below the smallest normal (0 < |x| < 2^emin), where a small accumulator's grid is the
+// uniform step 2^(emin - M) (fp16 sums of gradients fall there often): t = |x| / step (exact),
+// rounded to an integer as the oracle's round_to_grid does (nearest: ties to even; stochastic:
+// up iff u < frac * 2^24, frac exact), times step. Formats with an unsigned zero (FNUZ) leave
+// this to the scalar rule, which gives their zero its +0.
+template <Rounding R>
+HWY_INLINE VD RoundSubnormals(VD x, const int32_t* random24, const DoubleRound& rule) {
+  const DD dd;
+  const VD t = hn::Mul(hn::Abs(x), hn::Set(dd, 1.0 / rule.step));
+  VD k;
+  if constexpr (R == Rounding::kNearest) {
+    k = hn::Round(t);
+  } else if constexpr (R == Rounding::kZero) {
+    k = hn::Floor(t);
+  } else if constexpr (R == Rounding::kStochastic) {
+    const DI64 di;
+    const hn::Rebind<int32_t, DD> d32;
+    const VD u = hn::ConvertTo(dd, hn::PromoteTo(di, hn::LoadU(d32, random24)));
+    const VD floor = hn::Floor(t);
+    const VD scaled_frac = hn::Mul(hn::Sub(t, floor), hn::Set(dd, 16777216.0));
+    k = hn::Add(floor, hn::IfThenElseZero(hn::Lt(u, scaled_frac), hn::Set(dd, 1.0)));
+  } else {  // up: magnitude up for positive x; down: for negative x
+    const auto negative = hn::Lt(x, hn::Zero(dd));
+    const auto up = R == Rounding::kUp ? hn::Not(negative) : negative;
+    k = hn::IfThenElse(up, hn::Ceil(t), hn::Floor(t));
+  }
+  return hn::CopySign(hn::Mul(k, hn::Set(dd, rule.step)), x);
+}
+
+// The lanes RoundBits did not cover (found again from x): subnormal-range sums in SIMD, the rest
+// (overflow, Inf, NaN, FNUZ zeros) by the scalar rule.
 template <Rounding R>
 HWY_NOINLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const RoundVecs& c) {
   const DD dd;
+  const DoubleRound& rule = *c.rule;
+  const VD magnitude = hn::Abs(x);
+  const auto subnormal = hn::And(hn::Gt(magnitude, hn::Zero(dd)), hn::Lt(magnitude, c.min_normal));
+  if (!rule.unsigned_zero && !hn::AllFalse(dd, subnormal))
+    result = hn::IfThenElse(subnormal, RoundSubnormals<R>(x, random24, rule), result);
   constexpr size_t kMax = HWY_MAX_BYTES / sizeof(double);
   HWY_ALIGN double xs[kMax], ys[kMax];
   hn::Store(x, dd, xs);
   hn::Store(result, dd, ys);
-  const DoubleRound& rule = *c.rule;
   for (size_t i = 0; i < hn::Lanes(dd); ++i) {
     const double a = std::fabs(xs[i]);
     int64_t a_bits;
     std::memcpy(&a_bits, &a, sizeof a);
-    const bool zero_slow = a_bits == 0 && rule.unsigned_zero;
-    if ((a_bits != 0 && a_bits < rule.min_normal_bits) || a_bits > rule.max_bits || zero_slow)
+    const bool below = a_bits != 0 && a_bits < rule.min_normal_bits;
+    if ((below && rule.unsigned_zero) || a_bits > rule.max_bits ||
+        (a_bits == 0 && rule.unsigned_zero))
       ys[i] = round_accumulator(rule.rule, xs[i], R, random24 ? uint32_t(random24[i]) << 8 : 0u);
   }
   return hn::Load(dd, ys);
