@@ -168,16 +168,11 @@ HWY_INLINE VD RoundSubnormals(VD x, const int32_t* random24, const DoubleRound& 
   return hn::CopySign(hn::Mul(k, hn::Set(dd, rule.step)), x);
 }
 
-// The lanes RoundBits did not cover (found again from x): subnormal-range sums in SIMD, the rest
-// (overflow, Inf, NaN, FNUZ zeros) by the scalar rule.
+// The scalar rule on the lanes the vector rules do not cover: overflow, Inf, NaN, and every
+// zero or subnormal-range sum of a format with an unsigned zero (FNUZ).
 template <Rounding R>
-HWY_NOINLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const RoundVecs& c) {
+HWY_NOINLINE VD ScalarLanes(VD x, VD result, const int32_t* random24, const DoubleRound& rule) {
   const DD dd;
-  const DoubleRound& rule = *c.rule;
-  const VD magnitude = hn::Abs(x);
-  const auto subnormal = hn::And(hn::Gt(magnitude, hn::Zero(dd)), hn::Lt(magnitude, c.min_normal));
-  if (!rule.unsigned_zero && !hn::AllFalse(dd, subnormal))
-    result = hn::IfThenElse(subnormal, RoundSubnormals<R>(x, random24, rule), result);
   constexpr size_t kMax = HWY_MAX_BYTES / sizeof(double);
   HWY_ALIGN double xs[kMax], ys[kMax];
   hn::Store(x, dd, xs);
@@ -186,12 +181,28 @@ HWY_NOINLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const Rou
     const double a = std::fabs(xs[i]);
     int64_t a_bits;
     std::memcpy(&a_bits, &a, sizeof a);
-    const bool below = a_bits != 0 && a_bits < rule.min_normal_bits;
-    if ((below && rule.unsigned_zero) || a_bits > rule.max_bits ||
-        (a_bits == 0 && rule.unsigned_zero))
+    const bool below = a_bits < rule.min_normal_bits;  // zero included
+    if ((below && rule.unsigned_zero) || a_bits > rule.max_bits)
       ys[i] = round_accumulator(rule.rule, xs[i], R, random24 ? uint32_t(random24[i]) << 8 : 0u);
   }
   return hn::Load(dd, ys);
+}
+
+// The lanes RoundBits did not cover (found again from x): subnormal-range sums in SIMD, the rest
+// by the scalar rule.
+template <Rounding R>
+HWY_INLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const RoundVecs& c) {
+  const DD dd;
+  const DoubleRound& rule = *c.rule;
+  const VD magnitude = hn::Abs(x);
+  if (!rule.unsigned_zero) {
+    const auto subnormal =
+        hn::And(hn::Gt(magnitude, hn::Zero(dd)), hn::Lt(magnitude, c.min_normal));
+    if (!hn::AllFalse(dd, subnormal))
+      result = hn::IfThenElse(subnormal, RoundSubnormals<R>(x, random24, rule), result);
+    if (hn::AllTrue(dd, hn::Le(magnitude, c.max))) return result;  // no overflow, Inf or NaN
+  }
+  return ScalarLanes<R>(x, result, random24, rule);
 }
 
 // Rounds the lanes of x to the rule; `random24` holds the lanes' 24 compared bits (stochastic).
