@@ -10,8 +10,8 @@
 namespace swalp::cli {
 
 bool needs_training_binary(int argc, char** argv) {
-  static const std::set<std::string> light = {"formats", "quantize", "error-stats", "theory",
-                                              "zipml", "accumulate"};
+  static const std::set<std::string> light = {"formats", "quantize", "error-stats",
+                                              "theory",  "zipml",    "accumulate"};
   static const std::set<std::string> light_bench = {"quantize", "zipml", "matmul"};
   if (argc < 2) return true;  // the usage message lists every command
   const std::string command = argv[1];
