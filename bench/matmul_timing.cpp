@@ -1,12 +1,12 @@
 #include "matmul_timing.h"
 
-#include <cblas.h>
 #include <dlfcn.h>
 #include <omp.h>
 
 #include <cstdio>
 #include <vector>
 
+#include "swalp/error.h"
 #include "swalp/rng.h"
 #include "timing.h"
 
@@ -14,21 +14,47 @@ namespace swalp::bench {
 
 namespace {
 
-// OpenBLAS's thread count, where the BLAS is OpenBLAS (looked up at run time: the reference
-// BLAS has no such call).
-void set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    set(threads);
+// The BLAS, opened when a benchmark needs it: linking it would load OpenBLAS and start its
+// thread pool in every swalp process, the pipe command's included. The CBLAS entry points by
+// their standard signatures and constants (cblas.h: CblasRowMajor 101, CblasNoTrans 111).
+using Sgemm = void (*)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                       const float* a, int lda, const float* b, int ldb, float beta, float* c,
+                       int ldc);
+constexpr int kRowMajor = 101, kNoTrans = 111;
+
+struct Blas {
+  Sgemm sgemm = nullptr;
+  void (*set_threads)(int) = nullptr;  // OpenBLAS only
+  char* (*config)() = nullptr;         // OpenBLAS only
+};
+
+const Blas& blas() {
+  static const Blas loaded = [] {
+    Blas b;
+    // OpenBLAS first; then Debian's alternative libblas.so.3 (OpenBLAS or the reference BLAS).
+    for (const char* name : {"libopenblas.so.0", "libblas.so.3", "libcblas.so.3"}) {
+      void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (!handle) continue;
+      b.sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "cblas_sgemm"));
+      if (!b.sgemm) continue;
+      b.set_threads = reinterpret_cast<void (*)(int)>(dlsym(handle, "openblas_set_num_threads"));
+      b.config = reinterpret_cast<char* (*)()>(dlsym(handle, "openblas_get_config"));
+      break;
+    }
+    return b;
+  }();
+  if (!loaded.sgemm)
+    throw RuntimeFailure(
+        "no BLAS with cblas_sgemm found (tried libopenblas.so.0, libblas.so.3, libcblas.so.3); "
+        "install Debian's libopenblas0-pthread");
+  return loaded;
 }
 
 }  // namespace
 
 std::string blas_name() {
-  using Config = char* (*)();
-  if (auto* config = reinterpret_cast<Config>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-    return config();  // "OpenBLAS 0.3.21 ..."
-  return "reference BLAS";
+  const Blas& b = blas();
+  return b.config ? b.config() : "a BLAS without OpenBLAS's configuration call";
 }
 
 std::string MatmulTiming::json() const {
@@ -52,7 +78,7 @@ MatmulInputs::MatmulInputs(size_t m_, size_t n_, size_t k_) : m(m_), n(n_), k(k_
 int use_threads(int threads) {
   const int used = threads > 0 ? threads : omp_get_num_procs();
   omp_set_num_threads(used);
-  set_blas_threads(used);
+  if (blas().set_threads) blas().set_threads(used);
   return used;
 }
 
@@ -66,8 +92,8 @@ double time_matmul_gflops(const AccumulateSpec& spec, const MatmulInputs& in, in
 double time_sgemm_gflops(const MatmulInputs& in, int repetitions) {
   std::vector<float> c(in.m * in.n);
   const double seconds = best_seconds(repetitions, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(in.m), int(in.n), int(in.k), 1.0f,
-                in.a.data(), int(in.k), in.b.data(), int(in.n), 0.0f, c.data(), int(in.n));
+    blas().sgemm(kRowMajor, kNoTrans, kNoTrans, int(in.m), int(in.n), int(in.k), 1.0f, in.a.data(),
+                 int(in.k), in.b.data(), int(in.n), 0.0f, c.data(), int(in.n));
   });
   return 2.0 * double(in.m) * double(in.n) * double(in.k) / seconds / 1e9;
 }

@@ -6,7 +6,7 @@ SWALP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SWALP_BUILD_DIR="${SWALP_BUILD_DIR:-$SWALP_ROOT/build}"
 SWALP_PACKAGES=(cmake ninja-build g++ pkg-config libhwy-dev libgtest-dev libcli11-dev
                 nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 python3-venv
-                libtorch-dev libopenblas0-pthread libblas-dev gnuplot-nox libtomlplusplus-dev
+                libtorch-dev libopenblas0-pthread gnuplot-nox libtomlplusplus-dev
                 libopenmpi-dev openmpi-bin clang clang-format libclang-rt-14-dev libomp-dev
                 python3-torch python3-dev pybind11-dev)
 

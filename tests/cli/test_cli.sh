@@ -105,7 +105,7 @@ expect_error "missing --format" 2 "--format is required" "$swalp" quantize --tex
 expect_error "missing input file" 2 "cannot open input file" "$swalp" quantize --format fp16 --in "$work/none"
 expect_error "unknown subcommand" 2 "subcommands: formats, quantize" "$swalp" frobnicate
 expect_error "unknown subcommand named" 2 "unknown subcommand 'frobnicate'" "$swalp" frobnicate
-expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: zipml, quantize, train, comm; see swalp bench --help)" "$swalp" bench frob
+expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: zipml, matmul, quantize, train, comm; see swalp bench --help)" "$swalp" bench frob
 expect_error "a command's bad option points at its help" 2 "(see swalp bench quantize --help)" "$swalp" bench quantize --format
 expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
 expect_error "bad error-stats data" 2 "gaussian:N needs N a positive multiple of 256" "$swalp" error-stats --data gaussian:100
