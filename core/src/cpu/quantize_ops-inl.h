@@ -71,17 +71,21 @@ constexpr int32_t kNanBits = 0x7fc00000, kInfBits = 0x7f800000;
 
 HWY_INLINE FloatVecs BroadcastFloat(DF df, const FloatConsts& c) {
   const DI di;
+  // Jobs of other kinds carry zeroed FloatConsts (M reads as -127): no mask, never used.
+  const int man_bits = (c.t_exponent_bits >> 23) - 127;
+  const int32_t dropped_mask =
+      man_bits >= 0 && man_bits <= 23 ? int32_t((1u << (23 - man_bits)) - 1) : 0;
   return {hn::Set(di, c.min_normal_bits),
           hn::Set(di, c.t_exponent_bits),
           hn::Set(di, c.max_bits),
           hn::Set(di, c.has_inf ? kInfBits : kNanBits),
           hn::Set(di, c.min_bits),
-          hn::Set(di, int32_t((1u << (23 - ((c.t_exponent_bits >> 23) - 127))) - 1)),
+          hn::Set(di, dropped_mask),
           hn::Set(df, c.sub_down1),
           hn::Set(df, c.sub_down2),
           hn::Set(df, c.sub_up1),
           hn::Set(df, c.sub_up2),
-          (c.t_exponent_bits >> 23) - 127 + 1,
+          man_bits + 1,
           c.saturate,
           c.min_normal_bits <= 0x00800000,
           c.unsigned_zero,
