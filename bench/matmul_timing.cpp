@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "swalp/error.h"
@@ -29,11 +31,17 @@ struct Blas {
 };
 
 const Blas& blas() {
+  // SWALP_BLAS names the library to open (another BLAS: BLIS, MKL); by default OpenBLAS, then
+  // Debian's alternative libblas.so.3 (OpenBLAS or the reference BLAS).
+  static std::string tried;
   static const Blas loaded = [] {
     Blas b;
-    // OpenBLAS first; then Debian's alternative libblas.so.3 (OpenBLAS or the reference BLAS).
-    for (const char* name : {"libopenblas.so.0", "libblas.so.3", "libcblas.so.3"}) {
-      void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    const char* chosen = std::getenv("SWALP_BLAS");
+    std::vector<std::string> names = {"libopenblas.so.0", "libblas.so.3", "libcblas.so.3"};
+    if (chosen && *chosen) names = {chosen};
+    for (const std::string& name : names) {
+      tried += (tried.empty() ? "" : ", ") + name;
+      void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
       if (!handle) continue;
       b.sgemm = reinterpret_cast<Sgemm>(dlsym(handle, "cblas_sgemm"));
       if (!b.sgemm) continue;
@@ -44,9 +52,8 @@ const Blas& blas() {
     return b;
   }();
   if (!loaded.sgemm)
-    throw RuntimeFailure(
-        "no BLAS with cblas_sgemm found (tried libopenblas.so.0, libblas.so.3, libcblas.so.3); "
-        "install Debian's libopenblas0-pthread");
+    throw RuntimeFailure("no BLAS with cblas_sgemm found (tried " + tried +
+                         "); install Debian's libopenblas0-pthread or name one in SWALP_BLAS");
   return loaded;
 }
 

@@ -81,6 +81,17 @@ Result run(const Options& o, const std::function<void(const Point&)>& on_point) 
                        std::to_string(o.max_log2_k) + " is not within 2^0..2^24 in order");
   if (o.trials < 1 || o.trials > 4096 || o.matrix_size < 1 || o.matrix_size > 256)
     throw InvalidInput("accumulate: trials must be in 1..4096 and the matrix size in 1..256");
+  // The longest sums' operands are held at once: refuse sizes that cannot fit, before any work.
+  const uint64_t longest = uint64_t(1) << o.max_log2_k;
+  const uint64_t operands = longest * (1 + uint64_t(o.trials) + 2 * uint64_t(o.matrix_size));
+  constexpr uint64_t kMaxOperands = uint64_t(1) << 28;  // 1 GiB of float32
+  if (operands > kMaxOperands)
+    throw InvalidInput("accumulate: K=2^" + std::to_string(o.max_log2_k) + " with --trials " +
+                       std::to_string(o.trials) + " and --matrix-size " +
+                       std::to_string(o.matrix_size) + " needs " +
+                       std::to_string(operands * 4 >> 20) +
+                       " MiB of operands; the limit is 1024 MiB: lower --max-log2-k, --trials "
+                       "or --matrix-size");
   // Every spelling is checked before the first sum.
   std::vector<AccumulateSpec> specs;
   for (const std::string& acc : o.accumulators)

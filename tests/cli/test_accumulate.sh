@@ -22,6 +22,19 @@ check "pairwise and posit accumulators" [ "$(wc -l < "$work/b/accumulate.csv")" 
 check "bench matmul rows" [ "$(grep -c '"sgemm_gflops"' "$work/m.json")" -eq 3 ]
 check "bench matmul conv shape" bash -c "'$swalp' bench matmul --shape conv --accumulate fp16 --repetitions 1 | grep -q '64x1024x576'"
 
+# A second run into the same --out replaces each file whole.
+"$swalp" accumulate --min-log2-k 6 --max-log2-k 7 --trials 2 --data uniform --accumulators fp16 \
+  --out "$work/a" > /dev/null 2>&1
+check "second run replaced the csv" [ "$(wc -l < "$work/a/accumulate.csv")" -eq 9 ]
+check "second run replaced the summary" bash -c "! grep -q positive '$work/a/summary.json'"
+check "no temporary left" bash -c "[ \$(ls -A '$work/a' | grep -vcE '^(accumulate\.(csv|png)|summary\.json|plot\.gp)$') -eq 0 ]"
+
+echo not-a-directory > "$work/file"
+expect_error "--out under a file" 1 "$work/file/sub" "$swalp" accumulate --max-log2-k 6 --out "$work/file/sub"
+check "nothing printed before the --out error" [ ! -s "$work/out" ]
+expect_error "operands beyond memory" 2 "the limit is 1024 MiB" "$swalp" accumulate --max-log2-k 24 --trials 4096
+expect_error "no BLAS" 1 "no BLAS with cblas_sgemm found (tried libswalp-no-such-blas.so)" \
+  env SWALP_BLAS=libswalp-no-such-blas.so "$swalp" bench matmul --shape 8x8x8 --repetitions 1
 expect_error "bad data" 2 "accepted: normal, uniform, positive" "$swalp" accumulate --data cauchy
 expect_error "shared-scale accumulator" 2 "cannot hold one running sum" "$swalp" accumulate --accumulators bfp:8
 expect_error "bad rounding" 2 "accepted: nearest" "$swalp" accumulate --roundings sideways

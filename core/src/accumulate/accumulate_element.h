@@ -8,10 +8,12 @@
 
 namespace swalp::detail {
 
+// The spec's rounding rules for products with inner dimension k.
 struct AccumulateRules {
   AccumulatorRule acc, product, outer;
+  uint64_t steps = 0;  // roundings per output element (accumulate_steps)
 };
-AccumulateRules accumulate_rules(const AccumulateSpec& spec);
+AccumulateRules accumulate_rules(const AccumulateSpec& spec, size_t k);
 
 // Element (row, col) of the M x N result.
 double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,

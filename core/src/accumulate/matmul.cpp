@@ -17,8 +17,8 @@ namespace swalp {
 
 namespace detail {
 // The SIMD kernel (matmul_kernels.cpp); returns false, doing nothing, where it has no rule.
-bool matmul_fast(const AccumulateSpec& spec, const float* a, const float* b, float* c, size_t m,
-                 size_t n, size_t k);
+bool matmul_fast(const AccumulateSpec& spec, const AccumulateRules& rules, const float* a,
+                 const float* b, float* c, size_t m, size_t n, size_t k);
 
 AccumulatorRule exact_rule() { return AccumulatorRule{}; }
 
@@ -190,9 +190,9 @@ AccumulateSpec parse_accumulate(std::string_view spelling, uint64_t seed, uint64
 void matmul(const AccumulateSpec& spec, const float* a, const float* b, float* c, size_t m,
             size_t n, size_t k) {
   detail::check_matmul_sizes(spec, m, n, k);
-  if (detail::matmul_fast(spec, a, b, c, m, n, k)) return;
+  const detail::AccumulateRules rules = detail::accumulate_rules(spec, k);
+  if (detail::matmul_fast(spec, rules, a, b, c, m, n, k)) return;
   // Fixed-point and posit sums: element by element, in parallel over rows.
-  const detail::AccumulateRules rules = detail::accumulate_rules(spec);
   const int64_t rows = int64_t(m);
 #pragma omp parallel
   {

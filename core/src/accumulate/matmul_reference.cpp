@@ -8,21 +8,23 @@ namespace swalp {
 
 namespace detail {
 
-AccumulateRules accumulate_rules(const AccumulateSpec& spec) {
+AccumulateRules accumulate_rules(const AccumulateSpec& spec, size_t k) {
   AccumulateRules rules;
   rules.acc = spec.exact ? exact_rule() : accumulator_rule(spec.accumulator, "accumulator");
   rules.product = spec.exact_products ? exact_rule() : accumulator_rule(spec.product, "product");
   rules.outer = spec.order == SumOrder::kChunked && !spec.exact_outer
                     ? accumulator_rule(spec.outer, "outer")
                     : exact_rule();
+  rules.steps = accumulate_steps(spec, k);
   return rules;
 }
 
 double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
                           const float* a_row, const float* b, size_t n, size_t row, size_t col,
                           size_t k, std::vector<double>& scratch) {
-  const uint64_t steps = accumulate_steps(spec, k);
-  const auto bits = [&](uint64_t step) { return accumulate_bits(spec, n, steps, row, col, step); };
+  const auto bits = [&](uint64_t step) {
+    return accumulate_bits(spec, n, rules.steps, row, col, step);
+  };
   // t_j: the exact product, or rounded to nearest in the product format.
   const auto term = [&](size_t j) {
     const double t = double(a_row[j]) * double(b[j * n + col]);
@@ -71,7 +73,7 @@ double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rul
 void matmul_reference(const AccumulateSpec& spec, const float* a, const float* b, float* c,
                       size_t m, size_t n, size_t k) {
   detail::check_matmul_sizes(spec, m, n, k);
-  const detail::AccumulateRules rules = detail::accumulate_rules(spec);
+  const detail::AccumulateRules rules = detail::accumulate_rules(spec, k);
   std::vector<double> scratch;
   for (size_t row = 0; row < m; ++row)
     for (size_t col = 0; col < n; ++col)

@@ -57,6 +57,7 @@ struct MatmulJob {
   const float* b;
   float* c;
   size_t m, n, k;
+  uint64_t steps;  // roundings per output element (accumulate_steps)
 };
 
 constexpr size_t kPairwiseColumns = 16;  // output columns per pairwise task
@@ -225,13 +226,12 @@ class TileRandom {
   void Fill(const MatmulJob& job, size_t row, size_t n0, size_t columns, uint64_t first,
             size_t count) {
     const AccumulateSpec& spec = *job.spec;
-    const uint64_t steps = accumulate_steps(spec, job.k);
     const size_t tiles = columns / kRandomTile;
     bits_.resize(tiles * count * kRandomTile + HWY_MAX_BYTES / 4);
     for (size_t t = 0; t < tiles; ++t)
       FillStochasticRandom24(
           spec.seed, spec.stream,
-          accumulate_random_index(job.n, steps, row, n0 + t * kRandomTile, first),
+          accumulate_random_index(job.n, job.steps, row, n0 + t * kRandomTile, first),
           count * kRandomTile, spec.stochastic_bits, bits_.data() + t * count * kRandomTile);
     first_ = first, count_ = count;
   }
@@ -442,9 +442,8 @@ namespace swalp::detail {
 
 HWY_EXPORT(MatmulImpl);
 
-bool matmul_fast(const AccumulateSpec& spec, const float* a, const float* b, float* c, size_t m,
-                 size_t n, size_t k) {
-  const AccumulateRules rules = accumulate_rules(spec);
+bool matmul_fast(const AccumulateSpec& spec, const AccumulateRules& rules, const float* a,
+                 const float* b, float* c, size_t m, size_t n, size_t k) {
   const auto simd = [](const AccumulatorRule& r) {
     return r.kind == AccumulatorRule::Kind::kExact || r.kind == AccumulatorRule::Kind::kFloat;
   };
@@ -459,7 +458,8 @@ bool matmul_fast(const AccumulateSpec& spec, const float* a, const float* b, flo
                 c,
                 m,
                 n,
-                k};
+                k,
+                rules.steps};
   HWY_DYNAMIC_DISPATCH(MatmulImpl)(job);
   return true;
 }
