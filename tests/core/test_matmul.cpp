@@ -6,6 +6,7 @@
 
 #include "swalp/error.h"
 #include "swalp/matmul.h"
+#include "swalp/quantize.h"
 #include "test_util.h"
 
 namespace swalp {
@@ -61,7 +62,12 @@ TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
                                           "fp16:order=pairwise:product=fp8e5m2",
                                           "fixed:16:8",
                                           "posit16:order=pairwise",
-                                          "fixed:12:4:chunk=5:outer=fp16"};
+                                          "fixed:12:4:chunk=5:outer=fp16",
+                                          "fp32:result=bf16",
+                                          "exact:result=fp8e4m3fnuz",
+                                          "bf16:chunk=4:result=fp8e5m2",
+                                          "fp16:order=pairwise:result=float:4:2",
+                                          "fixed:16:8:result=fp16"};
   test::for_each_simd_target([&] {
     for (const std::string& base : specs)
       for (const char* rounding :
@@ -157,6 +163,38 @@ TEST(Matmul, ExactAndFp32AccumulatorsMatchPlainLoops) {
     }
 }
 
+// result=F rounds the finished sum once: with an fp32 accumulator, the fp32 product quantized
+// to F by swalp::quantize (nearest); a stochastic result draws the element's last step.
+TEST(Matmul, ResultRoundingIsTheFinishedSumQuantized) {
+  const size_t m = 3, n = 20, k = 50;
+  const auto a = random_matrix(m * k, 8, false), b = random_matrix(k * n, 9, false);
+  std::vector<float> fp32(m * n), rounded(m * n), expected(m * n);
+  matmul(parse_accumulate("fp32"), a.data(), b.data(), fp32.data(), m, n, k);
+  for (const char* format : {"bf16", "fp8e4m3", "fp16"}) {
+    matmul(parse_accumulate(std::string("fp32:result=") + format), a.data(), b.data(),
+           rounded.data(), m, n, k);
+    quantize(make_quant_spec(format), fp32.data(), expected.data(), fp32.size());
+    EXPECT_EQ(rounded, expected) << format;
+  }
+  // Stochastic: only the result rounding differs from an fp32 sum; every value is one of the two
+  // bf16 neighbours of the fp32 sum, and both occur.
+  matmul(parse_accumulate("fp32:result=bf16:rounding=stochastic", 3), a.data(), b.data(),
+         rounded.data(), m, n, k);
+  std::vector<float> down(m * n), up(m * n);
+  quantize(make_quant_spec("bf16", "down"), fp32.data(), down.data(), fp32.size());
+  quantize(make_quant_spec("bf16", "up"), fp32.data(), up.data(), fp32.size());
+  size_t ups = 0, downs = 0;
+  for (size_t i = 0; i < rounded.size(); ++i) {
+    EXPECT_TRUE(rounded[i] == down[i] || rounded[i] == up[i]) << i;
+    ups += rounded[i] == up[i] && up[i] != down[i];
+    downs += rounded[i] == down[i] && up[i] != down[i];
+  }
+  EXPECT_GT(ups, 0u);
+  EXPECT_GT(downs, 0u);
+  EXPECT_EQ(accumulate_steps(parse_accumulate("fp16:result=bf16"), 10), 11u);
+  EXPECT_EQ(accumulate_steps(parse_accumulate("fp16:order=pairwise:result=exact"), 10), 19u);
+}
+
 TEST(Matmul, EmptySumsAreZero) {
   const std::vector<float> none;
   std::vector<float> c(6, 5.0f);
@@ -191,6 +229,8 @@ TEST(Matmul, BadSpecsAreRefusedWithTheReason) {
       {"fp16:rounding=sideways", "sideways"},
       {"fp16:rounding=stochastic:30", "1..24"},
       {"fp16:colour=red", "unknown option 'colour'"},
+      {"fp16:result=mx:fp8e4m3", "shares a scale"},
+      {"fp16:result=", "has no value"},
       {"fp16:chunk=", "has no value"},
   };
   for (const auto& [spelling, reason] : bad) {

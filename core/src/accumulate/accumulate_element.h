@@ -10,7 +10,7 @@ namespace swalp::detail {
 
 // The spec's rounding rules for products with inner dimension k.
 struct AccumulateRules {
-  AccumulatorRule acc, product, outer;
+  AccumulatorRule acc, product, outer, result;
   uint64_t steps = 0;  // roundings per output element (accumulate_steps)
 };
 AccumulateRules accumulate_rules(const AccumulateSpec& spec, size_t k);

@@ -83,7 +83,9 @@ void check_matmul_sizes(const AccumulateSpec& spec, size_t m, size_t n, size_t k
 
 }  // namespace detail
 
-size_t accumulate_steps(const AccumulateSpec& spec, size_t k) {
+namespace {
+
+size_t summing_steps(const AccumulateSpec& spec, size_t k) {
   switch (spec.order) {
     case SumOrder::kSequential:
       return k;
@@ -95,10 +97,17 @@ size_t accumulate_steps(const AccumulateSpec& spec, size_t k) {
   return k;
 }
 
+}  // namespace
+
+size_t accumulate_steps(const AccumulateSpec& spec, size_t k) {
+  return summing_steps(spec, k) + (spec.round_result ? 1 : 0);
+}
+
 namespace {
 
 const char* const kGrammar =
-    "ACC[:chunk=C][:outer=F][:order=sequential|chunked|pairwise][:product=F][:rounding=R]";
+    "ACC[:chunk=C][:outer=F][:order=sequential|chunked|pairwise][:product=F][:result=F]"
+    "[:rounding=R]";
 
 [[noreturn]] void bad_spec(std::string_view spelling, const std::string& why) {
   throw InvalidInput("bad accumulation spec '" + std::string(spelling) + "': " + why +
@@ -170,6 +179,12 @@ AccumulateSpec parse_accumulate(std::string_view spelling, uint64_t seed, uint64
         spec.product = parse_format(value);
         (void)detail::accumulator_rule(spec.product, "product");
         spec.exact_products = false;
+      }
+    } else if (key == "result") {
+      spec.round_result = value != "exact";
+      if (spec.round_result) {
+        spec.result = parse_format(value);
+        (void)detail::accumulator_rule(spec.result, "result");
       }
     } else if (key == "rounding") {
       const RoundingSpelling r = parse_rounding_spelling(value);

@@ -15,13 +15,17 @@ AccumulateRules accumulate_rules(const AccumulateSpec& spec, size_t k) {
   rules.outer = spec.order == SumOrder::kChunked && !spec.exact_outer
                     ? accumulator_rule(spec.outer, "outer")
                     : exact_rule();
+  rules.result = spec.round_result ? accumulator_rule(spec.result, "result") : exact_rule();
   rules.steps = accumulate_steps(spec, k);
   return rules;
 }
 
-double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
-                          const float* a_row, const float* b, size_t n, size_t row, size_t col,
-                          size_t k, std::vector<double>& scratch) {
+namespace {
+
+// The sum in the spec's order, before the result rounding.
+double sum_element(const AccumulateSpec& spec, const AccumulateRules& rules, const float* a_row,
+                   const float* b, size_t n, size_t row, size_t col, size_t k,
+                   std::vector<double>& scratch) {
   const auto bits = [&](uint64_t step) {
     return accumulate_bits(spec, n, rules.steps, row, col, step);
   };
@@ -66,6 +70,17 @@ double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rul
     }
   }
   return 0;
+}
+
+}  // namespace
+
+double accumulate_element(const AccumulateSpec& spec, const AccumulateRules& rules,
+                          const float* a_row, const float* b, size_t n, size_t row, size_t col,
+                          size_t k, std::vector<double>& scratch) {
+  const double sum = sum_element(spec, rules, a_row, b, n, row, col, k, scratch);
+  if (!spec.round_result) return sum;
+  return round_accumulator(rules.result, sum, spec.rounding,
+                           accumulate_bits(spec, n, rules.steps, row, col, rules.steps - 1));
 }
 
 }  // namespace detail

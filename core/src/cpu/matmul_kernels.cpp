@@ -52,7 +52,7 @@ inline DoubleRound double_round(const AccumulatorRule& rule) {
 
 struct MatmulJob {
   const AccumulateSpec* spec;
-  DoubleRound acc, product, outer;
+  DoubleRound acc, product, outer, result;
   const float* a;
   const float* b;
   float* c;
@@ -271,9 +271,12 @@ struct Scratch {
 
 // The rules' vectors of a job, broadcast once per task.
 struct JobVecs {
-  RoundVecs acc, product, outer;
+  RoundVecs acc, product, outer, result;
   explicit JobVecs(const MatmulJob& job)
-      : acc(Broadcast(job.acc)), product(Broadcast(job.product)), outer(Broadcast(job.outer)) {}
+      : acc(Broadcast(job.acc)),
+        product(Broadcast(job.product)),
+        outer(Broadcast(job.outer)),
+        result(Broadcast(job.result)) {}
 };
 
 // The exact (or product-rounded) terms a * B[j][n0 + v*lanes ...] as double lanes.
@@ -307,13 +310,13 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   const int32_t* no_bits = nullptr;
   size_t until_outer = chunked ? spec.chunk : 0;
   uint64_t chunk_index = 0;
+  const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
+    return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
+  };
   for (size_t j = 0; j < job.k; ++j) {
     const float* b_row = s.panel.data() + j * columns;
     if (R == Rounding::kStochastic && !s.random.Holds(j))
       s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
-    const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
-      return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
-    };
     const VD a = hn::Set(dd, double(a_row[j]));
     if (vecs.acc.identity) {
 #pragma GCC unroll 16
@@ -344,9 +347,17 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
       ++chunk_index;
     }
   }
+  const uint64_t last = job.steps - 1;  // the result rounding's step
+  if (!vecs.result.identity && R == Rounding::kStochastic)
+    s.outer_random.Fill(job, row, n0, columns, last, 1);
   HWY_ALIGN double result[kVectors * HWY_MAX_BYTES / sizeof(double)];
-  for (size_t v = 0; v < kVectors; ++v)
-    hn::Store(chunked ? out[v] : acc[v], dd, result + v * lanes);
+  for (size_t v = 0; v < kVectors; ++v) {
+    const VD sum = chunked ? out[v] : acc[v];
+    hn::Store(vecs.result.identity
+                  ? sum
+                  : RoundDoubles<R>(sum, bits(s.outer_random, last, v), vecs.result),
+              dd, result + v * lanes);
+  }
   for (size_t i = 0; i < w; ++i) job.c[row * job.n + n0 + i] = float(result[i]);
 }
 
@@ -390,6 +401,13 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
     }
     if (len % 2) std::copy(tree + (len - 1) * columns, tree + len * columns, tree + half * columns);
     len = half + len % 2;
+  }
+  if (!vecs.result.identity) {  // the last step
+    if (R == Rounding::kStochastic && !s.random.Holds(step))
+      s.random.Fill(job, row, n0, columns, step, 1);
+    for (size_t v = 0; v < columns; v += lanes)
+      hn::StoreU(RoundDoubles<R>(hn::LoadU(dd, tree + v), bits(step, v), vecs.result), dd,
+                 tree + v);
   }
   for (size_t i = 0; i < w; ++i) c_row[i] = float(tree[i]);
 }
@@ -447,12 +465,14 @@ bool matmul_fast(const AccumulateSpec& spec, const AccumulateRules& rules, const
   const auto simd = [](const AccumulatorRule& r) {
     return r.kind == AccumulatorRule::Kind::kExact || r.kind == AccumulatorRule::Kind::kFloat;
   };
-  if (!simd(rules.acc) || !simd(rules.product) || !simd(rules.outer)) return false;
+  if (!simd(rules.acc) || !simd(rules.product) || !simd(rules.outer) || !simd(rules.result))
+    return false;
   if (m == 0 || n == 0) return true;
   MatmulJob job{&spec,
                 double_round(rules.acc),
                 double_round(rules.product),
                 double_round(rules.outer),
+                double_round(rules.result),
                 a,
                 b,
                 c,
