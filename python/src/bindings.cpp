@@ -13,7 +13,9 @@
 #include "swalp/codec.h"
 #include "swalp/error.h"
 #include "swalp/format.h"
+#include "swalp/matmul.h"
 #include "swalp/quantize.h"
+#include "swalp/torch/accumulate.h"
 #include "swalp/torch/quantize_tensor.h"
 #include "zipml/optimal_levels.h"
 
@@ -174,6 +176,29 @@ PYBIND11_MODULE(_swalp, m) {
 #else
   m.attr("built_with_cuda") = false;
 #endif
+  // Rounded-accumulation products (python/swalp/accumulation.py checks the arguments).
+  m.def(
+      "matmul_accumulate",
+      [](const at::Tensor& a, const at::Tensor& b, const std::string& spec, uint64_t seed,
+         uint64_t forward, uint64_t grad_a, uint64_t grad_b) {
+        const swalp::AccumulateSpec parsed = swalp::parse_accumulate(spec, seed);
+        py::gil_scoped_release release;
+        return swalp::torchq::matmul_accumulate(a, b, parsed, {forward, grad_a, grad_b});
+      },
+      py::arg("a"), py::arg("b"), py::arg("spec"), py::arg("seed"), py::arg("forward"),
+      py::arg("grad_a"), py::arg("grad_b"));
+  m.def(
+      "linear_accumulate",
+      [](const at::Tensor& x, const at::Tensor& weight, const py::object& bias, bool has_bias,
+         const std::string& spec, uint64_t seed, uint64_t forward, uint64_t grad_a,
+         uint64_t grad_b) {
+        const swalp::AccumulateSpec parsed = swalp::parse_accumulate(spec, seed);
+        const at::Tensor b = has_bias ? bias.cast<at::Tensor>() : at::Tensor();
+        py::gil_scoped_release release;
+        return swalp::torchq::linear_accumulate(x, weight, b, parsed, {forward, grad_a, grad_b});
+      },
+      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("has_bias"), py::arg("spec"),
+      py::arg("seed"), py::arg("forward"), py::arg("grad_a"), py::arg("grad_b"));
   m.def("format_table", &format_table);
   m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
   m.def("codec_names", &swalp::codec_names);

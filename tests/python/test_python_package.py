@@ -315,3 +315,74 @@ def test_zipml_optimal_levels_for_weights():
         swalp.zipml.quantize_to_levels(w, levels[1:-1])
     with pytest.raises(ValueError, match="NaN or Inf"):
         swalp.zipml.uniform_levels(torch.tensor([1.0, float("nan")]), 2)
+
+
+def test_matmul_with_rounded_sums():
+    # An exact accumulator is a double-precision product rounded once to float32.
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(5, 40, generator=g)
+    b = torch.randn(40, 7, generator=g)
+    exact = swalp.matmul(a, b, "exact")
+    assert torch.equal(exact, (a.double() @ b.double()).float())
+    # 4096 ones summed in fp16: sequential round-to-nearest stagnates at 2048, pairwise does not.
+    ones_a, ones_b = torch.ones(1, 4096), torch.ones(4096, 1)
+    assert swalp.matmul(ones_a, ones_b, "fp16").item() == 2048.0
+    assert swalp.matmul(ones_a, ones_b, "fp16:order=pairwise").item() == 4096.0
+    assert swalp.matmul(ones_a, ones_b, "fp16:chunk=32:outer=fp32").item() == 4096.0
+    # fp32 sums stored in bf16: every value on the bf16 grid.
+    stored = swalp.matmul(a, b, "fp32:result=bf16")
+    assert torch.equal(stored, swalp.quantize(swalp.matmul(a, b, "fp32"), "bf16"))
+    # Stochastic sums: the seed decides, the thread count does not.
+    spec = "bf16:rounding=stochastic"
+    first = swalp.matmul(a, b, spec, seed=5)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert torch.equal(first, swalp.matmul(a, b, spec, seed=5))
+    finally:
+        torch.set_num_threads(threads)
+    assert not torch.equal(first, swalp.matmul(a, b, spec, seed=6))
+
+
+def test_matmul_and_linear_gradients_are_rounded_products():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(6, 30, generator=g, requires_grad=True)
+    w = torch.randn(9, 30, generator=g, requires_grad=True)
+    bias = torch.randn(9, generator=g, requires_grad=True)
+    upstream = torch.randn(6, 9, generator=g)
+    # Exact sums: the values and every gradient of torch's own linear, to float32 rounding.
+    y = swalp.linear(x, w, bias, accumulate="exact")
+    y.backward(upstream)
+    xr, wr, br = (t.detach().clone().requires_grad_() for t in (x, w, bias))
+    torch.nn.functional.linear(xr, wr, br).backward(upstream)
+    for got, want in [(y, torch.nn.functional.linear(xr, wr, br)), (x.grad, xr.grad),
+                      (w.grad, wr.grad), (bias.grad, br.grad)]:
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    # bf16 sums: the gradient of A is dC B^T through the same rounded product, on stream 3S+1.
+    a = torch.randn(4, 64, generator=g, requires_grad=True)
+    b = torch.randn(64, 5, generator=g)
+    dc = torch.randn(4, 5, generator=g)
+    spec = "bf16:rounding=stochastic"
+    swalp.matmul(a, b, spec, seed=9, stream=2).backward(dc)
+    assert torch.equal(a.grad, swalp.matmul(dc, b.t().contiguous(), spec, seed=9, streams=(7, 0, 0)))
+    assert not torch.equal(a.grad, swalp.matmul(dc, b.t().contiguous(), spec, seed=9, streams=(6, 0, 0)))
+
+
+def test_matmul_bad_input_is_a_python_error():
+    a, b = torch.ones(2, 3), torch.ones(3, 4)
+    with pytest.raises(ValueError, match="cannot hold one running sum"):
+        swalp.matmul(a, b, "bfp:8")
+    with pytest.raises(ValueError, match="unknown option 'speed'"):
+        swalp.matmul(a, b, "fp16:speed=2")
+    with pytest.raises(ValueError, match="but B has 4 rows"):
+        swalp.matmul(a, torch.ones(4, 4), "fp16")
+    with pytest.raises(ValueError, match="2-D float32 CPU tensor"):
+        swalp.matmul(torch.ones(2, 3, 1), b, "fp16")
+    with pytest.raises(TypeError, match="float64"):
+        swalp.matmul(a.double(), b, "fp16")
+    with pytest.raises(TypeError, match="spec string"):
+        swalp.matmul(a, b, 16)
+    with pytest.raises(ValueError, match="streams must be"):
+        swalp.matmul(a, b, "fp16", streams=(1, 2))
+    with pytest.raises(ValueError, match="seed"):
+        swalp.linear(a, b.t(), accumulate="fp16", seed=-1)

@@ -263,6 +263,10 @@ HWY_INLINE void FillStochasticRandom24(uint64_t seed, uint64_t stream, size_t fi
                                        int stochastic_bits, int32_t* out,
                                        const float* prefetch_in = nullptr,
                                        const float* prefetch_out = nullptr) {
+  if (stochastic_bits == 24) {  // plain stochastic: the words' top 24 bits, straight to `out`
+    FillRandom24(seed, stream, first, count, out, prefetch_in, prefetch_out);
+    return;
+  }
   thread_local StochasticUnits units;
   units.Fill(seed, stream, first, count, stochastic_bits, prefetch_in, prefetch_out);
   units.Write(count, out);
