@@ -2,20 +2,23 @@
 # SGD-LP and SWALP (bfp:8 at every site) with fp32 (BLAS), bf16 and fp16 accumulation of every
 # linear product, nearest and stochastic, on a reduced embedded protocol (MLP, Fashion-MNIST,
 # first 10000 training and 2000 test images, 6 epochs, averaging after epoch 4, seed 1). Each
-# configuration is one `swalp reproduce` run; the table goes to OUT/table.md.
-# Usage: scripts/accumulate_training.sh [OUT]   (default runs/accumulate-training)
+# configuration is one `swalp reproduce` run; the table goes to OUT/table.md (mean ± std over
+# the seeds when there are several).
+# Usage: [SEEDS=1,2,3] [ACCUMULATE="bf16 ..."] scripts/accumulate_training.sh [OUT]
+#        (default OUT runs/accumulate-training; ACCUMULATE "fp32" means the BLAS)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 swalp="${SWALP:-$root/build/cli/swalp}"
 out="${1:-runs/accumulate-training}"
 mkdir -p "$out"
-common=(--model mlp --limit-train 10000 --limit-test 2000 --epochs 6 --swa-start 4 --seeds 1
+common=(--model mlp --limit-train 10000 --limit-test 2000 --epochs 6 --swa-start 4 --seeds "${SEEDS:-1}"
         --no-full-budget --word-lengths "" --format bfp:8)
 table="$out/table.md"
 echo "| accumulation | SGD-FP32 | SGD-LP | SWALP | SWALP (low-precision activations) | seconds |" > "$table"
 echo "| --- | --- | --- | --- | --- | --- |" >> "$table"
-for acc in "" fp16 fp16:rounding=stochastic bf16 bf16:rounding=stochastic; do
-  name="${acc:-fp32}"
+for acc in ${ACCUMULATE:-fp32 fp16 fp16:rounding=stochastic bf16 bf16:rounding=stochastic}; do
+  name="$acc"
+  [ "$acc" = fp32 ] && acc=""
   dir="$out/${name//[:=]/_}"
   start=$(date +%s)
   "$swalp" reproduce "${common[@]}" ${acc:+--matmul-accumulate "$acc"} --out "$dir" > "$dir.log" 2>&1
@@ -24,7 +27,10 @@ for acc in "" fp16 fp16:rounding=stochastic bf16 bf16:rounding=stochastic; do
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 def cell(key):
-    return f"{r[key]['test_error_mean']:.2f}%" if key in r else "-"
+    if key not in r:
+        return "-"
+    spread = f" ± {r[key]['test_error_std']:.2f}" if len(r[key]["per_seed"]) > 1 else ""
+    return f"{r[key]['test_error_mean']:.2f}%{spread}"
 print(f"| {sys.argv[2]} | {cell('SGD-FP32')} | {cell('SGD-LP')} | {cell('SWALP')} | "
       f"{cell('SWALP (low-precision activations)')} | {sys.argv[3]} |")
 PY
