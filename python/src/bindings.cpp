@@ -189,16 +189,16 @@ PYBIND11_MODULE(_swalp, m) {
       py::arg("grad_a"), py::arg("grad_b"));
   m.def(
       "linear_accumulate",
-      [](const at::Tensor& x, const at::Tensor& weight, const py::object& bias, bool has_bias,
+      [](const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
          const std::string& spec, uint64_t seed, uint64_t forward, uint64_t grad_a,
          uint64_t grad_b) {
         const swalp::AccumulateSpec parsed = swalp::parse_accumulate(spec, seed);
-        const at::Tensor b = has_bias ? bias.cast<at::Tensor>() : at::Tensor();
         py::gil_scoped_release release;
-        return swalp::torchq::linear_accumulate(x, weight, b, parsed, {forward, grad_a, grad_b});
+        return swalp::torchq::linear_accumulate(x, weight, bias.value_or(at::Tensor()), parsed,
+                                                {forward, grad_a, grad_b});
       },
-      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("has_bias"), py::arg("spec"),
-      py::arg("seed"), py::arg("forward"), py::arg("grad_a"), py::arg("grad_b"));
+      py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("spec"), py::arg("seed"),
+      py::arg("forward"), py::arg("grad_a"), py::arg("grad_b"));
   m.def("format_table", &format_table);
   m.def("accepted_format_spellings", &swalp::accepted_format_spellings);
   m.def("codec_names", &swalp::codec_names);

@@ -4,7 +4,7 @@ core's swalp::matmul, differentiable in every operand."""
 import torch
 
 from . import _swalp
-from .quantization import _check_index
+from .quantization import _check_index, _check_tensor
 
 
 def _streams(stream, streams):
@@ -22,16 +22,17 @@ def _streams(stream, streams):
     return 3 * stream, 3 * stream + 1, 3 * stream + 2
 
 
-def _check(accumulate, seed, *tensors):
+def _check(accumulate, seed, **tensors):
     if not isinstance(accumulate, str):
         raise TypeError("accumulate must be a spec string such as 'fp16' or "
                         f"'bf16:chunk=32:outer=fp32:rounding=stochastic', got {type(accumulate).__name__}")
     _check_index("seed", seed)
-    for name, t in tensors:
+    for name, t in tensors.items():
+        if t is None:
+            continue
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: expected a torch tensor, got {type(t).__name__}")
-        if t.dtype != torch.float32:
-            raise TypeError(f"{name}: expected float32 values, got {t.dtype} (convert with .float())")
+        _check_tensor(t, name)
 
 
 def matmul(a, b, accumulate, seed=0, stream=0, streams=None):
@@ -40,7 +41,7 @@ def matmul(a, b, accumulate, seed=0, stream=0, streams=None):
     (`fp16`, `bf16:order=pairwise`, `float:8:13:chunk=128:outer=fp32`, `fp32:result=bf16`,
     `exact`). The same bits as swalp::matmul for (seed, stream) whatever the thread count.
     Gradients dA = dC B^T and dB = A^T dC are rounded products too (see _streams)."""
-    _check(accumulate, seed, ("a", a), ("b", b))
+    _check(accumulate, seed, a=a, b=b)
     forward, grad_a, grad_b = _streams(stream, streams)
     return _swalp.matmul_accumulate(a, b, accumulate, seed, forward, grad_a, grad_b)
 
@@ -48,9 +49,6 @@ def matmul(a, b, accumulate, seed=0, stream=0, streams=None):
 def linear(x, weight, bias=None, *, accumulate, seed=0, stream=0, streams=None):
     """y = x W^T + bias (x: batch x in, W: out x in) with the rounded products of `matmul`; the
     bias is added in float32."""
-    _check(accumulate, seed, ("x", x), ("weight", weight))
-    if bias is not None:
-        _check(accumulate, seed, ("bias", bias))
+    _check(accumulate, seed, x=x, weight=weight, bias=bias)
     forward, grad_a, grad_b = _streams(stream, streams)
-    return _swalp.linear_accumulate(x, weight, bias, bias is not None, accumulate, seed, forward,
-                                    grad_a, grad_b)
+    return _swalp.linear_accumulate(x, weight, bias, accumulate, seed, forward, grad_a, grad_b)

@@ -386,3 +386,22 @@ def test_matmul_bad_input_is_a_python_error():
         swalp.matmul(a, b, "fp16", streams=(1, 2))
     with pytest.raises(ValueError, match="seed"):
         swalp.linear(a, b.t(), accumulate="fp16", seed=-1)
+    with pytest.raises(ValueError, match="stream must be below"):
+        swalp.matmul(a, b, "fp16", stream=1 << 63)
+    with pytest.raises(TypeError, match="expected a torch tensor, got list"):
+        swalp.matmul([[1.0]], b, "fp16")
+    with pytest.raises(TypeError, match="bias: expected float32"):
+        swalp.linear(a, b.t(), torch.zeros(4, dtype=torch.float64), accumulate="fp16")
+
+
+def test_matmul_edge_shapes_and_specials():
+    # Empty operands, an empty inner dimension (sums of nothing are zero), a transposed view,
+    # and Inf/NaN inputs as IEEE arithmetic gives them.
+    assert swalp.matmul(torch.ones(0, 3), torch.ones(3, 4), "fp16").shape == (0, 4)
+    assert torch.equal(swalp.matmul(torch.ones(2, 0), torch.ones(0, 4), "fp16"), torch.zeros(2, 4))
+    g = torch.Generator().manual_seed(5)
+    b = torch.randn(3, 6, generator=g)
+    assert torch.equal(swalp.matmul(torch.ones(2, 3), b.t().contiguous().t(), "bf16"),
+                       swalp.matmul(torch.ones(2, 3), b, "bf16"))
+    c = swalp.matmul(torch.tensor([[float("inf"), 1.0], [float("nan"), 1.0]]), torch.ones(2, 1), "fp16")
+    assert c[0, 0].item() == float("inf") and torch.isnan(c[1, 0])

@@ -97,14 +97,6 @@ size_t summing_steps(const AccumulateSpec& spec, size_t k) {
   return k;
 }
 
-}  // namespace
-
-size_t accumulate_steps(const AccumulateSpec& spec, size_t k) {
-  return summing_steps(spec, k) + (spec.round_result ? 1 : 0);
-}
-
-namespace {
-
 const char* const kGrammar =
     "ACC[:chunk=C][:outer=F][:order=sequential|chunked|pairwise][:product=F][:result=F]"
     "[:rounding=R]";
@@ -115,6 +107,10 @@ const char* const kGrammar =
 }
 
 }  // namespace
+
+size_t accumulate_steps(const AccumulateSpec& spec, size_t k) {
+  return summing_steps(spec, k) + (spec.round_result ? 1 : 0);
+}
 
 AccumulateSpec parse_accumulate(std::string_view spelling, uint64_t seed, uint64_t stream) {
   AccumulateSpec spec;
