@@ -142,7 +142,11 @@ void register_accumulate(CLI::App& app) {
   cmd->callback([] {
     a.options.data.clear();
     for (const std::string& d : a.data) a.options.data.push_back(parse_data(d));
-    io::make_directories(a.out);  // a bad --out fails before the run, not after it
+    // A bad --out fails before the run, not after it; an empty one would put the files in /.
+    if (a.out.empty())
+      throw InvalidInput(
+          "--out: an empty directory name; give a directory such as results/accumulate");
+    io::make_directories(a.out);
     std::printf("%-8s %-36s %-12s %-9s %8s %12s %12s\n", "kind", "accumulator", "rounding", "data",
                 "K", "mean error", "max error");
     const accumulation::Result r = accumulation::run(a.options, [](const accumulation::Point& p) {

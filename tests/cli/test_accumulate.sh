@@ -32,6 +32,7 @@ check "no temporary left" bash -c "[ \$(ls -A '$work/a' | grep -vcE '^(accumulat
 echo not-a-directory > "$work/file"
 expect_error "--out under a file" 1 "$work/file/sub" "$swalp" accumulate --max-log2-k 6 --out "$work/file/sub"
 check "nothing printed before the --out error" [ ! -s "$work/out" ]
+expect_error "empty --out" 2 "an empty directory name" "$swalp" accumulate --max-log2-k 6 --out ""
 expect_error "operands beyond memory" 2 "the limit is 1024 MiB" "$swalp" accumulate --max-log2-k 24 --trials 4096
 expect_error "no BLAS" 1 "no BLAS with cblas_sgemm found (tried libswalp-no-such-blas.so)" \
   env SWALP_BLAS=libswalp-no-such-blas.so "$swalp" bench matmul --shape 8x8x8 --repetitions 1
