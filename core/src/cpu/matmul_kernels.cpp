@@ -78,7 +78,9 @@ using VD = hn::Vec<DD>;
 struct RoundVecs {
   hn::Vec<DI64> mask, half_minus_one, one;
   hn::Vec<DD> min_normal, max;
-  hn::Vec<DI64> zero_fast;  // all ones where a zero sum keeps its sign (not FNUZ)
+  // The range test: |x|'s bits plus `range_offset` map [min_normal, max] to [INT64_MIN,
+  // range_last] and everything else (zero, subnormal, beyond max, Inf, NaN) above range_last.
+  hn::Vec<DI64> abs_mask, range_offset, range_last;
   int drop;
   bool identity;
   const DoubleRound* rule;
@@ -90,23 +92,26 @@ HWY_INLINE RoundVecs Broadcast(const DoubleRound& c) {
   double min_normal, max;
   std::memcpy(&min_normal, &c.min_normal_bits, sizeof min_normal);
   std::memcpy(&max, &c.max_bits, sizeof max);
+  const uint64_t sign = uint64_t(1) << 63;  // wrapping arithmetic in uint64_t
   return {hn::Set(di, c.mask),
           hn::Set(di, c.mask >> 1),
           hn::Set(di, 1),
           hn::Set(dd, min_normal),
           hn::Set(dd, max),
-          hn::Set(di, c.unsigned_zero ? 0 : -1),
+          hn::Set(di, int64_t(sign - 1)),
+          hn::Set(di, int64_t(sign - uint64_t(c.min_normal_bits))),
+          hn::Set(di, int64_t(sign + uint64_t(c.max_bits - c.min_normal_bits))),
           c.drop,
           c.identity,
           &c};
 }
 
-// The bit rule on every lane (normal range, zero); lanes it does not cover (subnormal, beyond
-// the largest finite, Inf, NaN) are set in `slow`, which accumulates over calls so that a step
-// tests once. Adding to the low bits rounds the magnitude whatever the sign: the sign bit is only
-// needed by up and down.
+// The bit rule on every lane (normal range); lanes it may not cover (zero, subnormal, beyond the
+// largest finite, Inf, NaN) raise `worst` above c.range_last. `worst` is a running maximum over
+// calls (one integer max per vector), so that a step tests once (OutOfRange). Adding to the low
+// bits rounds the magnitude whatever the sign: the sign bit is only needed by up and down.
 template <Rounding R>
-HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::Vec<DI64>& slow) {
+HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::Vec<DI64>& worst) {
   const DD dd;
   const DI64 di;
   const auto bits = hn::BitCast(di, x);
@@ -128,16 +133,15 @@ HWY_INLINE VD RoundBits(VD x, const int32_t* random24, const RoundVecs& c, hn::V
     y = R == Rounding::kUp ? hn::IfThenElse(negative, toward, away)
                            : hn::IfThenElse(negative, away, toward);
   }
-  // Fast: min_normal <= |x| <= max (then the result is at most max too), or x == 0 where the
-  // format keeps a zero's sign (FNUZ zeros go to the scalar rule for their +0). Compared as
-  // doubles: NaN fails both.
-  const VD magnitude = hn::Abs(x);
-  const auto in_range = hn::And(hn::Ge(magnitude, c.min_normal), hn::Le(magnitude, c.max));
-  const auto zero = hn::BitCast(di, hn::VecFromMask(dd, hn::Eq(x, hn::Zero(dd))));
-  const auto fast =
-      hn::Or(hn::BitCast(di, hn::VecFromMask(dd, in_range)), hn::And(zero, c.zero_fast));
-  slow = hn::Or(slow, hn::Not(fast));
+  // In range: min_normal <= |x| <= max (then the result is at most max too). Zero sums take the
+  // slow lanes too, where the bit rule's zero is kept or an FNUZ zero becomes +0.
+  worst = hn::Max(worst, hn::Add(hn::And(bits, c.abs_mask), c.range_offset));
   return hn::BitCast(dd, y);
+}
+
+HWY_INLINE hn::Vec<DI64> NoneOutOfRange() { return hn::Set(DI64(), hwy::LimitsMin<int64_t>()); }
+HWY_INLINE bool OutOfRange(hn::Vec<DI64> worst, const RoundVecs& c) {
+  return !hn::AllFalse(DI64(), hn::Gt(worst, c.range_last));
 }
 
 // Sums below the smallest normal (0 < |x| < 2^emin), where a small accumulator's grid is the
@@ -210,11 +214,9 @@ HWY_INLINE VD FixSlowLanes(VD x, VD result, const int32_t* random24, const Round
 template <Rounding R>
 HWY_INLINE VD RoundDoubles(VD x, const int32_t* random24, const RoundVecs& c) {
   if (c.identity) return x;
-  const DI64 di;
-  hn::Vec<DI64> slow = hn::Zero(di);
-  const VD result = RoundBits<R>(x, random24, c, slow);
-  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::MaskFromVec(slow))))
-    return FixSlowLanes<R>(x, result, random24, c);
+  hn::Vec<DI64> worst = NoneOutOfRange();
+  const VD result = RoundBits<R>(x, random24, c, worst);
+  if (HWY_UNLIKELY(OutOfRange(worst, c))) return FixSlowLanes<R>(x, result, random24, c);
   return result;
 }
 
@@ -254,15 +256,16 @@ constexpr size_t kStepsPerFill = 64;
 // Per-thread buffers of one task.
 struct Scratch {
   std::vector<double> tree;
-  // B's columns [n0, n0 + columns) packed row after row (zero past N), so each step reads the
-  // next contiguous piece instead of one line per page of B.
-  std::vector<float> panel;
+  // B's columns [n0, n0 + columns) packed row after row (zero past N) and converted to double
+  // once for all M rows, so each step reads the next contiguous piece instead of one line per
+  // page of B, and converts nothing.
+  std::vector<double> panel;
   size_t panel_n0 = ~size_t(0);
   TileRandom random, outer_random;
 
   void Pack(const MatmulJob& job, size_t n0, size_t w, size_t columns) {
     if (panel_n0 == n0) return;
-    panel.assign(job.k * columns, 0.0f);
+    panel.assign(job.k * columns, 0.0);
     for (size_t j = 0; j < job.k; ++j)
       std::copy(job.b + j * job.n + n0, job.b + j * job.n + n0 + w, panel.data() + j * columns);
     panel_n0 = n0;
@@ -280,11 +283,16 @@ struct JobVecs {
 };
 
 // The exact (or product-rounded) terms a * B[j][n0 + v*lanes ...] as double lanes.
-HWY_INLINE VD Term(const JobVecs& vecs, VD a, const float* b_row, size_t v) {
-  const DD dd;
-  const hn::Rebind<float, DD> df;
-  const VD p = hn::Mul(a, hn::PromoteTo(dd, hn::LoadU(df, b_row + v)));
+HWY_INLINE VD Term(const JobVecs& vecs, VD a, const double* b_row, size_t v) {
+  const VD p = hn::Mul(a, hn::LoadU(DD(), b_row + v));
   return RoundDoubles<Rounding::kNearest>(p, nullptr, vecs.product);
+}
+
+// acc + Term in double. A product of two floats is exact in double, so with exact products one
+// fused multiply-add rounds the same sum once.
+HWY_INLINE VD AddTerm(const JobVecs& vecs, VD acc, VD a, const double* b_row, size_t v) {
+  if (vecs.product.identity) return hn::MulAdd(a, hn::LoadU(DD(), b_row + v), acc);
+  return hn::Add(acc, Term(vecs, a, b_row, v));
 }
 
 // kVectors accumulators (and outer sums) stay in registers over the whole K loop; a task's
@@ -303,7 +311,6 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   const AccumulateSpec& spec = *job.spec;
   const bool chunked = spec.order == SumOrder::kChunked;
   const JobVecs vecs(job);
-  const DI64 di;
   VD acc[kVectors], out[kVectors];
   for (size_t v = 0; v < kVectors; ++v) acc[v] = out[v] = hn::Zero(dd);
   const float* a_row = job.a + row * job.k;
@@ -314,24 +321,23 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
     return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
   };
   for (size_t j = 0; j < job.k; ++j) {
-    const float* b_row = s.panel.data() + j * columns;
+    const double* b_row = s.panel.data() + j * columns;
     if (R == Rounding::kStochastic && !s.random.Holds(j))
       s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
     const VD a = hn::Set(dd, double(a_row[j]));
     if (vecs.acc.identity) {
 #pragma GCC unroll 16
-      for (size_t v = 0; v < kVectors; ++v)
-        acc[v] = hn::Add(acc[v], Term(vecs, a, b_row, v * lanes));
+      for (size_t v = 0; v < kVectors; ++v) acc[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
     } else {
       // All vectors by the bit rule, then one test for lanes it does not cover.
       VD sum[kVectors];
-      hn::Vec<DI64> slow = hn::Zero(di);
+      hn::Vec<DI64> worst = NoneOutOfRange();
 #pragma GCC unroll 16
       for (size_t v = 0; v < kVectors; ++v) {
-        sum[v] = hn::Add(acc[v], Term(vecs, a, b_row, v * lanes));
-        acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, slow);
+        sum[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
+        acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, worst);
       }
-      if (HWY_UNLIKELY(!hn::AllFalse(di, hn::MaskFromVec(slow))))
+      if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)))
         for (size_t v = 0; v < kVectors; ++v)
           acc[v] = FixSlowLanes<R>(sum[v], acc[v], bits(s.random, j, v), vecs.acc);
     }
@@ -379,7 +385,7 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
   double* tree = s.tree.data();
   const float* a_row = job.a + row * k;
   for (size_t j = 0; j < k; ++j) {  // leaves: R(t_j)
-    const float* b_row = s.panel.data() + j * columns;
+    const double* b_row = s.panel.data() + j * columns;
     if (R == Rounding::kStochastic && !s.random.Holds(j))
       s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, k - j));
     const VD a = hn::Set(dd, double(a_row[j]));
