@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # SGD-LP and SWALP (bfp:8 at every site) with fp32 (BLAS), bf16 and fp16 accumulation of every
-# linear product, nearest and stochastic, on a reduced embedded protocol (MLP, Fashion-MNIST,
-# first 10000 training and 2000 test images, 6 epochs, averaging after epoch 4, seed 1). Each
-# configuration is one `swalp reproduce` run; the table goes to OUT/table.md (mean ± std over
-# the seeds when there are several).
-# Usage: [SEEDS=1,2,3] [ACCUMULATE="bf16 ..."] scripts/accumulate_training.sh [OUT]
+# linear product, nearest and stochastic, on the MLP and Fashion-MNIST. PROTOCOL=reduced (the
+# default): first 10000 training and 2000 test images, 6 epochs, averaging after epoch 4;
+# PROTOCOL=full: the embedded default of `swalp reproduce` (all 60000 / 10000 images, 10 epochs,
+# averaging after epoch 7). Seed 1 unless SEEDS names more. Each configuration is one
+# `swalp reproduce` run; the table goes to OUT/table.md (mean ± std over the seeds when there
+# are several).
+# Usage: [PROTOCOL=full] [SEEDS=1,2,3] [ACCUMULATE="bf16 ..."] scripts/accumulate_training.sh [OUT]
 #        (default OUT runs/accumulate-training; ACCUMULATE "fp32" means the BLAS)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 swalp="${SWALP:-$root/build/cli/swalp}"
 out="${1:-runs/accumulate-training}"
 mkdir -p "$out"
-common=(--model mlp --limit-train 10000 --limit-test 2000 --epochs 6 --swa-start 4 --seeds "${SEEDS:-1}"
-        --no-full-budget --word-lengths "" --format bfp:8)
+case "${PROTOCOL:-reduced}" in
+  reduced) protocol=(--limit-train 10000 --limit-test 2000 --epochs 6 --swa-start 4) ;;
+  full) protocol=() ;;
+  *) echo "PROTOCOL=${PROTOCOL}: expected reduced or full" >&2; exit 2 ;;
+esac
+common=(--model mlp "${protocol[@]}" --seeds "${SEEDS:-1}" --no-full-budget --word-lengths ""
+        --format bfp:8)
 table="$out/table.md"
 echo "| accumulation | SGD-FP32 | SGD-LP | SWALP | SWALP (low-precision activations) | seconds |" > "$table"
 echo "| --- | --- | --- | --- | --- | --- |" >> "$table"

@@ -108,8 +108,8 @@ HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, u
 
 // Writes 4 words (shifted right by kShift) per block for blocks [first_block, end_block), whole
 // vectors. Optionally prefetches the cache lines of the elements each step covers in
-// `prefetch_in` and `prefetch_out` (element e of word w: per_word * w + e), spreading the
-// requests over the computation.
+// `prefetch_in` and `prefetch_out` (element e of word w: per_word * w + e; a null prefetch_out:
+// the input only), spreading the requests over the computation.
 template <int kShift = 8>
 HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
                            uint32_t* words, const float* prefetch_in = nullptr,
@@ -122,7 +122,7 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
       const size_t element = 4 * per_word * (block - first_block);
       for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
         hwy::Prefetch(prefetch_in + element + e);
-        hwy::Prefetch(prefetch_out + element + e);
+        if (prefetch_out) hwy::Prefetch(prefetch_out + element + e);
       }
     }
     if ((block & 0xffffffffu) + lanes > 0x100000000ull) {  // low counter word wraps: scalar
@@ -143,7 +143,7 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
         const size_t element = 4 * per_word * (block - first_block);
         for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
           hwy::Prefetch(prefetch_in + element + e);
-          hwy::Prefetch(prefetch_out + element + e);
+          if (prefetch_out) hwy::Prefetch(prefetch_out + element + e);
         }
       }
     } else {

@@ -37,18 +37,22 @@ void ElementwiseChunk(const ElementwiseJob& job, size_t begin, size_t count, con
                       const FloatVecs& float_vecs, const GridVecs& grid,
                       const PositVecs& posit_vecs) {
   const DF df;
+  const bool stream = job.n * sizeof(float) >= kStreamBytes;
   switch (job.kind) {
     case ElementwiseJob::Kind::kFloat:
-      ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, float_vecs); });
+      ForEachVector(
+          job.in + begin, job.out + begin, count, random,
+          [&](VF v, VI r, size_t) { return QuantizeFloatVec<R>(df, v, r, float_vecs); }, stream);
       break;
     case ElementwiseJob::Kind::kGrid:
-      ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); });
+      ForEachVector(
+          job.in + begin, job.out + begin, count, random,
+          [&](VF v, VI r, size_t) { return QuantizeGridVec<R>(df, v, r, grid); }, stream);
       break;
     case ElementwiseJob::Kind::kPosit:
-      ForEachVector(job.in + begin, job.out + begin, count, random,
-                    [&](VF v, VI r, size_t) { return QuantizePositVec<R>(df, v, r, posit_vecs); });
+      ForEachVector(
+          job.in + begin, job.out + begin, count, random,
+          [&](VF v, VI r, size_t) { return QuantizePositVec<R>(df, v, r, posit_vecs); }, stream);
       break;
   }
 }
@@ -60,20 +64,25 @@ void ElementwiseImpl(const ElementwiseJob& job) {
   const FloatVecs float_vecs = BroadcastFloat(df, job.float_consts);
   const PositVecs posit_vecs = BroadcastPosit(job.posit_n, job.posit_es);
   const size_t chunks = (job.n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks > 8)
-  for (size_t chunk = 0; chunk < chunks; ++chunk) {
-    const size_t begin = chunk * kChunk, count = std::min(kChunk, job.n - begin);
-    if constexpr (R == Rounding::kStochastic) {
-      // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
-      // memory traffic overlaps it instead of following it.
-      thread_local StochasticUnits units;
-      units.Fill(job.seed, job.stream, job.index_offset + begin, count, job.stochastic_bits,
-                 job.in + begin, job.out + begin);
-      ElementwiseChunk<R>(job, begin, count, units, float_vecs, grid, posit_vecs);
-    } else {
-      ElementwiseChunk<R>(job, begin, count, static_cast<const int32_t*>(nullptr), float_vecs, grid,
-                          posit_vecs);
+#pragma omp parallel if (chunks > 8)
+  {
+#pragma omp for schedule(static)
+    for (size_t chunk = 0; chunk < chunks; ++chunk) {
+      const size_t begin = chunk * kChunk, count = std::min(kChunk, job.n - begin);
+      if constexpr (R == Rounding::kStochastic) {
+        // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
+        // memory traffic overlaps it instead of following it (not a streamed output's lines).
+        thread_local StochasticUnits units;
+        const bool stream = job.n * sizeof(float) >= kStreamBytes;
+        units.Fill(job.seed, job.stream, job.index_offset + begin, count, job.stochastic_bits,
+                   job.in + begin, stream ? nullptr : job.out + begin);
+        ElementwiseChunk<R>(job, begin, count, units, float_vecs, grid, posit_vecs);
+      } else {
+        ElementwiseChunk<R>(job, begin, count, static_cast<const int32_t*>(nullptr), float_vecs,
+                            grid, posit_vecs);
+      }
     }
+    hwy::FlushStream();  // the streamed stores are visible before the caller reads the output
   }
 }
 

@@ -245,26 +245,42 @@ HWY_INLINE int32_t RandomAt(const Source& source, size_t i) {
     return source.At(i);
 }
 
-// Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail, so the
-// tail goes through the same vector code.
+// One padded vector for elements [i, end) (fewer than a vector's lanes), so heads and tails go
+// through the same vector code as whole vectors.
 template <class Random, class Op>
-HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const Random& random,
-                              const Op& op) {
+HWY_INLINE void PartialVector(const float* in, float* out, size_t i, size_t end,
+                              const Random& random, const Op& op) {
   const DF df;
   const DI di;
+  HWY_ALIGN float part_in[kMaxLanes] = {};
+  HWY_ALIGN float part_out[kMaxLanes];
+  HWY_ALIGN int32_t part_random[kMaxLanes] = {};
+  std::copy(in + i, in + end, part_in);
+  for (size_t j = i; j < end; ++j) part_random[j - i] = RandomAt(random, j);
+  hn::Store(op(hn::Load(df, part_in), hn::Load(di, part_random), i), df, part_out);
+  std::copy(part_out, part_out + (end - i), out + i);
+}
+
+// Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail. With
+// `stream`, whole vectors go out by non-temporal stores (aligned: a padded head first), which
+// skip reading the output's lines before writing them; the caller ends with hwy::FlushStream.
+template <class Random, class Op>
+HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const Random& random,
+                              const Op& op, bool stream = false) {
+  const DF df;
   const size_t lanes = hn::Lanes(df);
   size_t i = 0;
-  for (; i + lanes <= count; i += lanes)
-    hn::StoreU(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
-  if (i < count) {
-    HWY_ALIGN float tail_in[kMaxLanes] = {};
-    HWY_ALIGN float tail_out[kMaxLanes];
-    HWY_ALIGN int32_t tail_random[kMaxLanes] = {};
-    std::copy(in + i, in + count, tail_in);
-    for (size_t j = i; j < count; ++j) tail_random[j - i] = RandomAt(random, j);
-    hn::Store(op(hn::Load(df, tail_in), hn::Load(di, tail_random), i), df, tail_out);
-    std::copy(tail_out, tail_out + (count - i), out + i);
+  if (stream) {
+    const size_t misaligned = (reinterpret_cast<uintptr_t>(out) / sizeof(float)) % lanes;
+    const size_t head = misaligned ? std::min(count, lanes - misaligned) : 0;
+    if (head) PartialVector(in, out, 0, head, random, op);
+    for (i = head; i + lanes <= count; i += lanes)
+      hn::Stream(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
+  } else {
+    for (; i + lanes <= count; i += lanes)
+      hn::StoreU(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
   }
+  if (i < count) PartialVector(in, out, i, count, random, op);
 }
 
 // Largest |x| of count elements as float32 magnitude bits; NaN orders above Inf.
