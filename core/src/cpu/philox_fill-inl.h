@@ -53,57 +53,58 @@ class StochasticUnits {
   std::vector<int32_t> random_;
 };
 #else
-// 32x32 -> 64-bit products of every lane with m: low and high 32-bit halves.
-HWY_INLINE void MulHiLo(hn::Vec<DU> a, hn::Vec<DU> m, hn::Vec<DU>& hi, hn::Vec<DU>& lo) {
-  const DU du;
-  // MulEven multiplies the even lanes; swapping lane pairs brings the odd lanes there. Blends of
-  // lane-swapped products are cheaper than a 32-bit low multiply and 64-bit shifts.
-  const auto even = hn::BitCast(du, hn::MulEven(a, m));
-  const auto odd = hn::BitCast(du, hn::MulEven(hn::Shuffle2301(a), m));
-  hi = hn::OddEven(odd, hn::Shuffle2301(even));
-  lo = hn::OddEven(hn::Shuffle2301(odd), even);
-}
+using DU64 = hn::Repartition<uint64_t, DU>;
 
-// Philox4x32-10 on one block per lane, kGroup independent vectors at a time so that the
-// multiply latency of one round overlaps the others (rng.h is the scalar definition).
+// Philox4x32-10 on one block per 64-bit lane, kGroup independent vectors at a time so that the
+// multiply latency of one round overlaps the others (rng.h is the scalar definition). Each
+// counter word lives in the low half of its lane: MulEven reads only the low halves and returns
+// the whole 64-bit product, so a round is two multiplies, two shifts (the high words) and two
+// three-way xors, with no shuffles; the high halves carry garbage that nothing reads.
 template <int kGroup>
-HWY_INLINE void PhiloxBlocks(hn::Vec<DU>* c0, hn::Vec<DU>* c1, hn::Vec<DU>* c2, hn::Vec<DU>* c3,
-                             PhiloxKey key) {
+HWY_INLINE void PhiloxBlocks(hn::Vec<DU64>* c0, hn::Vec<DU64>* c1, hn::Vec<DU64>* c2,
+                             hn::Vec<DU64>* c3, PhiloxKey key) {
   const DU du;
+  const DU64 d64;
   const auto m0 = hn::Set(du, 0xD2511F53u), m1 = hn::Set(du, 0xCD9E8D57u);
   for (int round = 0; round < 10; ++round) {
     // Round keys: the seed plus `round` Weyl increments.
-    const auto k0 = hn::Set(du, key.k0 + uint32_t(round) * 0x9E3779B9u);
-    const auto k1 = hn::Set(du, key.k1 + uint32_t(round) * 0xBB67AE85u);
+    const auto k0 = hn::Set(d64, uint32_t(key.k0 + uint32_t(round) * 0x9E3779B9u));
+    const auto k1 = hn::Set(d64, uint32_t(key.k1 + uint32_t(round) * 0xBB67AE85u));
     for (int g = 0; g < kGroup; ++g) {
-      hn::Vec<DU> hi0, lo0, hi1, lo1;
-      MulHiLo(c0[g], m0, hi0, lo0);
-      MulHiLo(c2[g], m1, hi1, lo1);
-      c0[g] = hn::Xor(hn::Xor(hi1, c1[g]), k0);
-      c1[g] = lo1;
-      c2[g] = hn::Xor(hn::Xor(hi0, c3[g]), k1);
-      c3[g] = lo0;
+      const auto product0 = hn::MulEven(hn::BitCast(du, c0[g]), m0);
+      const auto product1 = hn::MulEven(hn::BitCast(du, c2[g]), m1);
+      c0[g] = hn::Xor3(hn::ShiftRight<32>(product1), c1[g], k0);
+      c1[g] = product1;
+      c2[g] = hn::Xor3(hn::ShiftRight<32>(product0), c3[g], k1);
+      c3[g] = product0;
     }
   }
 }
 
-// kGroup vectors of consecutive blocks starting at `block` (no wrap of the low counter word).
+// kGroup vectors of consecutive blocks starting at `block` (no wrap of the low counter word),
+// written as 4 words per block in block order.
 template <int kGroup, int kShift>
 HWY_INLINE void FillBlockGroup(uint64_t block, uint64_t stream, PhiloxKey key, uint32_t* dst) {
   const DU du;
-  const size_t lanes = hn::Lanes(du);
-  hn::Vec<DU> c0[kGroup], c1[kGroup], c2[kGroup], c3[kGroup];
+  const DU64 d64;
+  const size_t lanes = hn::Lanes(d64);
+  hn::Vec<DU64> c0[kGroup], c1[kGroup], c2[kGroup], c3[kGroup];
   for (int g = 0; g < kGroup; ++g) {
-    c0[g] = hn::Add(hn::Set(du, static_cast<uint32_t>(block + g * lanes)), hn::Iota(du, 0));
-    c1[g] = hn::Set(du, static_cast<uint32_t>(block >> 32));
-    c2[g] = hn::Set(du, static_cast<uint32_t>(stream));
-    c3[g] = hn::Set(du, static_cast<uint32_t>(stream >> 32));
+    c0[g] = hn::Add(hn::Set(d64, uint32_t(block + g * lanes)), hn::Iota(d64, 0));
+    c1[g] = hn::Set(d64, uint32_t(block >> 32));
+    c2[g] = hn::Set(d64, uint32_t(stream));
+    c3[g] = hn::Set(d64, uint32_t(stream >> 32));
   }
   PhiloxBlocks<kGroup>(c0, c1, c2, c3, key);
-  for (int g = 0; g < kGroup; ++g)
-    hn::StoreInterleaved4(hn::ShiftRight<kShift>(c0[g]), hn::ShiftRight<kShift>(c1[g]),
-                          hn::ShiftRight<kShift>(c2[g]), hn::ShiftRight<kShift>(c3[g]), du,
-                          dst + 4 * g * lanes);
+  for (int g = 0; g < kGroup; ++g) {
+    // Words 0 and 1 of each block in one 64-bit lane, words 2 and 3 in another; interleaving
+    // the two vectors' lanes puts the blocks' four words in order.
+    const auto w01 = hn::OddEven(hn::BitCast(du, hn::ShiftLeft<32>(c1[g])), hn::BitCast(du, c0[g]));
+    const auto w23 = hn::OddEven(hn::BitCast(du, hn::ShiftLeft<32>(c3[g])), hn::BitCast(du, c2[g]));
+    hn::StoreInterleaved2(hn::BitCast(d64, hn::ShiftRight<kShift>(w01)),
+                          hn::BitCast(d64, hn::ShiftRight<kShift>(w23)), d64,
+                          reinterpret_cast<uint64_t*>(dst + 4 * g * lanes));
+  }
 }
 
 // Writes 4 words (shifted right by kShift) per block for blocks [first_block, end_block), whole
@@ -114,8 +115,7 @@ template <int kShift = 8>
 HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
                            uint32_t* words, const float* prefetch_in = nullptr,
                            const float* prefetch_out = nullptr, size_t per_word = 1) {
-  const DU du;
-  const size_t lanes = hn::Lanes(du);
+  const size_t lanes = hn::Lanes(DU64());  // blocks per vector
   for (uint64_t block = first_block; block < end_block; block += lanes) {
     uint32_t* dst = words + 4 * (block - first_block);
     if (prefetch_in) {
@@ -156,8 +156,7 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
 HWY_INLINE void FillRandom24(uint64_t seed, uint64_t stream, size_t first, size_t count,
                              int32_t* out, const float* prefetch_in = nullptr,
                              const float* prefetch_out = nullptr) {
-  const DU du;
-  const size_t lanes = hn::Lanes(du);
+  const size_t lanes = hn::Lanes(DU64());  // blocks per vector
   const PhiloxKey key{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
   const uint64_t first_block = first >> 2, end_block = (first + count + 3) >> 2;
   // Whole vectors of blocks go straight to `out` when it starts on a block; the rest through
