@@ -55,11 +55,17 @@ class StochasticUnits {
 #else
 using DU64 = hn::Repartition<uint64_t, DU>;
 
+// The high 32-bit half of each 64-bit lane in its low half (the high half: anything). A
+// shuffle rather than a shift: on AVX-512 cores shifts share port 0 with the multiplies.
+HWY_INLINE hn::Vec<DU64> HighToLow(hn::Vec<DU64> v) {
+  return hn::BitCast(DU64(), hn::Shuffle2301(hn::BitCast(DU(), v)));
+}
+
 // Philox4x32-10 on one block per 64-bit lane, kGroup independent vectors at a time so that the
 // multiply latency of one round overlaps the others (rng.h is the scalar definition). Each
 // counter word lives in the low half of its lane: MulEven reads only the low halves and returns
-// the whole 64-bit product, so a round is two multiplies, two shifts (the high words) and two
-// three-way xors, with no shuffles; the high halves carry garbage that nothing reads.
+// the whole 64-bit product, so a round is two multiplies, two shuffles (the high words) and two
+// three-way xors, with no blends; the high halves carry garbage that nothing reads.
 template <int kGroup>
 HWY_INLINE void PhiloxBlocks(hn::Vec<DU64>* c0, hn::Vec<DU64>* c1, hn::Vec<DU64>* c2,
                              hn::Vec<DU64>* c3, PhiloxKey key) {
@@ -73,9 +79,9 @@ HWY_INLINE void PhiloxBlocks(hn::Vec<DU64>* c0, hn::Vec<DU64>* c1, hn::Vec<DU64>
     for (int g = 0; g < kGroup; ++g) {
       const auto product0 = hn::MulEven(hn::BitCast(du, c0[g]), m0);
       const auto product1 = hn::MulEven(hn::BitCast(du, c2[g]), m1);
-      c0[g] = hn::Xor3(hn::ShiftRight<32>(product1), c1[g], k0);
+      c0[g] = hn::Xor3(HighToLow(product1), c1[g], k0);
       c1[g] = product1;
-      c2[g] = hn::Xor3(hn::ShiftRight<32>(product0), c3[g], k1);
+      c2[g] = hn::Xor3(HighToLow(product0), c3[g], k1);
       c3[g] = product0;
     }
   }
