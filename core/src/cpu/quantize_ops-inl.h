@@ -8,6 +8,7 @@
 #define SWALP_CPU_QUANTIZE_OPS_INL_H_
 #endif
 
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include <algorithm>
@@ -261,24 +262,39 @@ HWY_INLINE void PartialVector(const float* in, float* out, size_t i, size_t end,
   std::copy(part_out, part_out + (end - i), out + i);
 }
 
+// Software prefetch distance of the elementwise loops: the hardware prefetcher alone left
+// compute-heavy kernels (posits) waiting on memory (30-40% of a copy's speed against 83-93%).
+constexpr uintptr_t kPrefetchBytes = 2048;
+HWY_INLINE void PrefetchAhead(const float* p) {
+  // Integer arithmetic: the address may lie past the array, and a prefetch never faults.
+  hwy::Prefetch(reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(p) + kPrefetchBytes));
+}
+
 // Applies `op(v, random24, offset)` to count elements, whole vectors then a padded tail. With
 // `stream`, whole vectors go out by non-temporal stores (aligned: a padded head first), which
 // skip reading the output's lines before writing them; the caller ends with hwy::FlushStream.
+// The input is prefetched ahead unless the random source is a StochasticUnits, whose fill
+// prefetched the chunk already.
 template <class Random, class Op>
 HWY_INLINE void ForEachVector(const float* in, float* out, size_t count, const Random& random,
                               const Op& op, bool stream = false) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
+  constexpr bool kPrefetch = std::is_pointer_v<Random>;
   size_t i = 0;
   if (stream) {
     const size_t misaligned = (reinterpret_cast<uintptr_t>(out) / sizeof(float)) % lanes;
     const size_t head = misaligned ? std::min(count, lanes - misaligned) : 0;
     if (head) PartialVector(in, out, 0, head, random, op);
-    for (i = head; i + lanes <= count; i += lanes)
+    for (i = head; i + lanes <= count; i += lanes) {
+      if (kPrefetch) PrefetchAhead(in + i);
       hn::Stream(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
+    }
   } else {
-    for (; i + lanes <= count; i += lanes)
+    for (; i + lanes <= count; i += lanes) {
+      if (kPrefetch) PrefetchAhead(in + i);
       hn::StoreU(op(hn::LoadU(df, in + i), LoadRandom(random, i), i), df, out + i);
+    }
   }
   if (i < count) PartialVector(in, out, i, count, random, op);
 }
