@@ -83,6 +83,25 @@ TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
 
 // Sums below the smallest normal of fp16 and the small formats (the kernel's subnormal-range
 // path): operands scaled by 2^-12, so products are about 2^-24.
+// K past the fast path's panel window (kPanelBytes of converted B per thread: 2^17 steps of the
+// narrowest 16-column block): the window slides within a row and refills for the next row.
+TEST(Matmul, InnerDimensionsPastThePanelWindowMatchReference) {
+  const Shape s{2, 20, (size_t(1) << 17) + 2500};
+  const auto a = random_matrix(s.m * s.k, 3, false);
+  const auto b = random_matrix(s.k * s.n, 4, false);
+  for (const char* text : {"fp16", "bf16:chunk=32:outer=fp32:rounding=stochastic",
+                           "fp16:order=pairwise:rounding=stochastic"}) {
+    const AccumulateSpec spec = parse_accumulate(text);
+    std::vector<float> ref(s.m * s.n);
+    matmul_reference(spec, a.data(), b.data(), ref.data(), s.m, s.n, s.k);
+    test::for_each_simd_target([&] {
+      std::vector<float> fast(s.m * s.n);
+      matmul(spec, a.data(), b.data(), fast.data(), s.m, s.n, s.k);
+      EXPECT_EQ(test::first_mismatch(fast, ref), -1) << text;
+    });
+  }
+}
+
 TEST(Matmul, SubnormalRangeSumsMatchReference) {
   const size_t m = 3, n = 37, k = 50;
   auto a = random_matrix(m * k, 21, false), b = random_matrix(k * n, 22, false);

@@ -60,7 +60,8 @@ struct MatmulJob {
   uint64_t steps;  // roundings per output element (accumulate_steps)
 };
 
-constexpr size_t kPairwiseColumns = 16;  // output columns per pairwise task
+constexpr size_t kPairwiseColumns = 16;           // output columns per pairwise task
+constexpr size_t kPanelBytes = size_t(16) << 20;  // the most of B one thread keeps converted
 
 }  // namespace swalp::detail
 #endif
@@ -258,16 +259,31 @@ struct Scratch {
   std::vector<double> tree;
   // B's columns [n0, n0 + columns) packed row after row (zero past N) and converted to double
   // once for all M rows, so each step reads the next contiguous piece instead of one line per
-  // page of B, and converts nothing.
+  // page of B, and converts nothing. A panel longer than kPanelBytes holds a window of
+  // kPanelBytes' worth of steps instead, refilled as a task's steps move past it (each row then
+  // converts its own steps, as an unpacked loop would): a skinny product with a huge K would
+  // otherwise take K x columns doubles per thread whatever N is.
   std::vector<double> panel;
-  size_t panel_n0 = ~size_t(0);
+  size_t panel_n0 = ~size_t(0), panel_first = 0, panel_end = 0;  // steps [first, end) held
   TileRandom random, outer_random;
 
-  void Pack(const MatmulJob& job, size_t n0, size_t w, size_t columns) {
-    if (panel_n0 == n0) return;
-    panel.assign(job.k * columns, 0.0);
-    for (size_t j = 0; j < job.k; ++j)
-      std::copy(job.b + j * job.n + n0, job.b + j * job.n + n0 + w, panel.data() + j * columns);
+  // Step j of the panel of columns [n0, n0 + w): a pointer into the window, refilled (out of
+  // line, so that the K loop keeps its accumulators in registers) when j is outside it.
+  HWY_INLINE const double* Row(const MatmulJob& job, size_t n0, size_t w, size_t columns,
+                               size_t j) {
+    if (HWY_UNLIKELY(panel_n0 != n0 || j < panel_first || j >= panel_end))
+      Refill(job, n0, w, columns, j);
+    return panel.data() + (j - panel_first) * columns;
+  }
+
+  HWY_NOINLINE void Refill(const MatmulJob& job, size_t n0, size_t w, size_t columns, size_t j) {
+    const size_t window = std::max<size_t>(1, kPanelBytes / (columns * sizeof(double)));
+    panel_first = job.k <= window ? 0 : j;
+    panel_end = std::min(job.k, panel_first + window);
+    panel.assign((panel_end - panel_first) * columns, 0.0);
+    for (size_t step = panel_first; step < panel_end; ++step)
+      std::copy(job.b + step * job.n + n0, job.b + step * job.n + n0 + w,
+                panel.data() + (step - panel_first) * columns);
     panel_n0 = n0;
   }
 };
@@ -320,37 +336,40 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
     return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
   };
-  for (size_t j = 0; j < job.k; ++j) {
-    const double* b_row = s.panel.data() + j * columns;
-    if (R == Rounding::kStochastic && !s.random.Holds(j))
-      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
-    const VD a = hn::Set(dd, double(a_row[j]));
-    if (vecs.acc.identity) {
+  // The K loop in windows of the panel (Scratch::Row), a pointer bump per step inside one.
+  for (size_t j = 0; j < job.k;) {
+    const double* b_row = s.Row(job, n0, w, columns, j);
+    for (const size_t window_end = s.panel_end; j < window_end; ++j, b_row += columns) {
+      if (R == Rounding::kStochastic && !s.random.Holds(j))
+        s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
+      const VD a = hn::Set(dd, double(a_row[j]));
+      if (vecs.acc.identity) {
 #pragma GCC unroll 16
-      for (size_t v = 0; v < kVectors; ++v) acc[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
-    } else {
-      // All vectors by the bit rule, then one test for lanes it does not cover.
-      VD sum[kVectors];
-      hn::Vec<DI64> worst = NoneOutOfRange();
+        for (size_t v = 0; v < kVectors; ++v) acc[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
+      } else {
+        // All vectors by the bit rule, then one test for lanes it does not cover.
+        VD sum[kVectors];
+        hn::Vec<DI64> worst = NoneOutOfRange();
 #pragma GCC unroll 16
-      for (size_t v = 0; v < kVectors; ++v) {
-        sum[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
-        acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, worst);
+        for (size_t v = 0; v < kVectors; ++v) {
+          sum[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
+          acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, worst);
+        }
+        if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)))
+          for (size_t v = 0; v < kVectors; ++v)
+            acc[v] = FixSlowLanes<R>(sum[v], acc[v], bits(s.random, j, v), vecs.acc);
       }
-      if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)))
-        for (size_t v = 0; v < kVectors; ++v)
-          acc[v] = FixSlowLanes<R>(sum[v], acc[v], bits(s.random, j, v), vecs.acc);
-    }
-    if (chunked && (--until_outer == 0 || j + 1 == job.k)) {
-      if (R == Rounding::kStochastic)
-        s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
-      for (size_t v = 0; v < kVectors; ++v) {
-        out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
-                                 bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
-        acc[v] = hn::Zero(dd);
+      if (chunked && (--until_outer == 0 || j + 1 == job.k)) {
+        if (R == Rounding::kStochastic)
+          s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
+        for (size_t v = 0; v < kVectors; ++v) {
+          out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
+                                   bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
+          acc[v] = hn::Zero(dd);
+        }
+        until_outer = spec.chunk;
+        ++chunk_index;
       }
-      until_outer = spec.chunk;
-      ++chunk_index;
     }
   }
   const uint64_t last = job.steps - 1;  // the result rounding's step
@@ -384,8 +403,8 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
   s.tree.resize(k * columns);
   double* tree = s.tree.data();
   const float* a_row = job.a + row * k;
-  for (size_t j = 0; j < k; ++j) {  // leaves: R(t_j)
-    const double* b_row = s.panel.data() + j * columns;
+  for (size_t j = 0; j < k; ++j) {                        // leaves: R(t_j)
+    const double* b_row = s.Row(job, n0, w, columns, j);  // the leaves' cost hides the check
     if (R == Rounding::kStochastic && !s.random.Holds(j))
       s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, k - j));
     const VD a = hn::Set(dd, double(a_row[j]));
@@ -432,7 +451,6 @@ void MatmulRounding(const MatmulJob& job) {
     for (int64_t t = 0; t < tasks; ++t) {
       const size_t block = size_t(t) / job.m, row = size_t(t) % job.m;
       const size_t n0 = block * columns, w = std::min(columns, job.n - n0);
-      s.Pack(job, n0, w, columns);
       s.random.Clear();
       if (pairwise)
         Pairwise<R>(job, row, n0, w, s);
