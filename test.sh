@@ -54,7 +54,7 @@ if [ "${SWALP_SKIP_SANITIZE:-0}" != 1 ]; then
   core_targets=()
   for t in test_rng test_format_parse test_float_exhaustive test_fixed_exhaustive \
            test_scoped_formats test_stochastic test_special_values test_codecs test_huge_indices test_posit \
-           test_matmul; do
+           test_matmul test_streamed_outputs; do
     core_targets+=("$t")
   done
   cmake --build "$sanitize_dir" --target "${core_targets[@]}" swalp

@@ -121,16 +121,18 @@ template <int kShift = 8>
 HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t stream, PhiloxKey key,
                            uint32_t* words, const float* prefetch_in = nullptr,
                            const float* prefetch_out = nullptr, size_t per_word = 1) {
-  const size_t lanes = hn::Lanes(DU64());  // blocks per vector
+  const size_t lanes = hn::Lanes(DU64());      // blocks per vector
+  const auto prefetch = [&](uint64_t block) {  // the elements of a vector of blocks
+    if (!prefetch_in) return;
+    const size_t element = 4 * per_word * (block - first_block);
+    for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
+      hwy::Prefetch(prefetch_in + element + e);
+      if (prefetch_out) hwy::Prefetch(prefetch_out + element + e);
+    }
+  };
   for (uint64_t block = first_block; block < end_block; block += lanes) {
     uint32_t* dst = words + 4 * (block - first_block);
-    if (prefetch_in) {
-      const size_t element = 4 * per_word * (block - first_block);
-      for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
-        hwy::Prefetch(prefetch_in + element + e);
-        if (prefetch_out) hwy::Prefetch(prefetch_out + element + e);
-      }
-    }
+    prefetch(block);
     if ((block & 0xffffffffu) + lanes > 0x100000000ull) {  // low counter word wraps: scalar
       for (size_t j = 0; j < lanes; ++j) {
         const uint64_t b = block + j;
@@ -145,13 +147,7 @@ HWY_INLINE void FillBlocks(uint64_t first_block, uint64_t end_block, uint64_t st
         (block & 0xffffffffu) + kGroup * lanes <= 0x100000000ull) {
       FillBlockGroup<kGroup, kShift>(block, stream, key, dst);
       block += (kGroup - 1) * lanes;
-      if (prefetch_in) {
-        const size_t element = 4 * per_word * (block - first_block);
-        for (size_t e = 0; e < 4 * per_word * lanes; e += 16) {
-          hwy::Prefetch(prefetch_in + element + e);
-          if (prefetch_out) hwy::Prefetch(prefetch_out + element + e);
-        }
-      }
+      prefetch(block);
     } else {
       FillBlockGroup<1, kShift>(block, stream, key, dst);
     }

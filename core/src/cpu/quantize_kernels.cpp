@@ -31,13 +31,12 @@ HWY_INLINE void FillJobRandom24(const Job& job, size_t first, size_t count, int3
 }
 
 // Elementwise formats: chunks of kChunk elements, each with its random bits (`random`: null,
-// or a StochasticUnits filled for the chunk).
+// or a StochasticUnits filled for the chunk); `stream`: non-temporal stores (ForEachVector).
 template <Rounding R, class Random>
 void ElementwiseChunk(const ElementwiseJob& job, size_t begin, size_t count, const Random& random,
                       const FloatVecs& float_vecs, const GridVecs& grid,
-                      const PositVecs& posit_vecs) {
+                      const PositVecs& posit_vecs, bool stream) {
   const DF df;
-  const bool stream = job.n * sizeof(float) >= kStreamBytes;
   switch (job.kind) {
     case ElementwiseJob::Kind::kFloat:
       ForEachVector(
@@ -64,6 +63,7 @@ void ElementwiseImpl(const ElementwiseJob& job) {
   const FloatVecs float_vecs = BroadcastFloat(df, job.float_consts);
   const PositVecs posit_vecs = BroadcastPosit(job.posit_n, job.posit_es);
   const size_t chunks = (job.n + kChunk - 1) / kChunk;
+  const bool stream = job.n * sizeof(float) >= kStreamBytes;  // non-temporal stores
 #pragma omp parallel if (chunks > 8)
   {
 #pragma omp for schedule(static)
@@ -73,13 +73,12 @@ void ElementwiseImpl(const ElementwiseJob& job) {
         // The Philox fill is compute-bound: it prefetches the chunk's data as it goes, so the
         // memory traffic overlaps it instead of following it (not a streamed output's lines).
         thread_local StochasticUnits units;
-        const bool stream = job.n * sizeof(float) >= kStreamBytes;
         units.Fill(job.seed, job.stream, job.index_offset + begin, count, job.stochastic_bits,
                    job.in + begin, stream ? nullptr : job.out + begin);
-        ElementwiseChunk<R>(job, begin, count, units, float_vecs, grid, posit_vecs);
+        ElementwiseChunk<R>(job, begin, count, units, float_vecs, grid, posit_vecs, stream);
       } else {
         ElementwiseChunk<R>(job, begin, count, static_cast<const int32_t*>(nullptr), float_vecs,
-                            grid, posit_vecs);
+                            grid, posit_vecs, stream);
       }
     }
     hwy::FlushStream();  // the streamed stores are visible before the caller reads the output
