@@ -12,12 +12,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 swalp="${SWALP:-$root/build/cli/swalp}"
 out="${1:-runs/accumulate-training}"
-mkdir -p "$out"
 case "${PROTOCOL:-reduced}" in
   reduced) protocol=(--limit-train 10000 --limit-test 2000 --epochs 6 --swa-start 4) ;;
   full) protocol=() ;;
   *) echo "PROTOCOL=${PROTOCOL}: expected reduced or full" >&2; exit 2 ;;
 esac
+mkdir -p "$out"
 common=(--model mlp "${protocol[@]}" --seeds "${SEEDS:-1}" --no-full-budget --word-lengths ""
         --format bfp:8)
 table="$out/table.md"
@@ -28,7 +28,11 @@ for acc in ${ACCUMULATE:-fp32 fp16 fp16:rounding=stochastic bf16 bf16:rounding=s
   [ "$acc" = fp32 ] && acc=""
   dir="$out/${name//[:=]/_}"
   start=$(date +%s)
-  "$swalp" reproduce "${common[@]}" ${acc:+--matmul-accumulate "$acc"} --out "$dir" > "$dir.log" 2>&1
+  if ! "$swalp" reproduce "${common[@]}" ${acc:+--matmul-accumulate "$acc"} --out "$dir" > "$dir.log" 2>&1; then
+    echo "accumulate_training.sh: the run with sums '$name' failed ($dir.log):" >&2
+    tail -n 5 "$dir.log" >&2
+    exit 1
+  fi
   seconds=$(( $(date +%s) - start ))
   python3 - "$dir/summary.json" "$name" "$seconds" >> "$table" <<'PY'
 import json, sys

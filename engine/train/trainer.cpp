@@ -185,6 +185,7 @@ void validate(const TrainOptions& o) {
        {&o.quant.weight, &o.quant.grad, &o.quant.momentum, &o.quant.accumulator,
         &o.quant.activation, &o.quant.error, &o.quant.swa})
     if (!site->empty()) make_quant_spec(*site, o.quant.rounding);
+  if (!o.quant.matmul_accumulate.empty()) parse_accumulate(o.quant.matmul_accumulate);
 }
 
 double swa_learning_rate(const TrainOptions& o, int epoch) {

@@ -46,4 +46,12 @@ expect_error "chunked without chunk" 2 "needs chunk" "$swalp" bench matmul --acc
 expect_error "bad shape" 2 "accepted: square" "$swalp" bench matmul --shape 10x10
 expect_error "huge shape" 2 "1..65536" "$swalp" bench matmul --shape 100000x2x2
 
+# scripts/accumulate_training.sh refuses a bad PROTOCOL before creating anything, and a failed
+# run names its log and shows the end of it instead of exiting silently.
+training="$(dirname "${BASH_SOURCE[0]}")/../../scripts/accumulate_training.sh"
+expect_error "training script: bad PROTOCOL" 2 "expected reduced or full"   env PROTOCOL=medium SWALP="$swalp" bash "$training" "$work/t1"
+check "bad PROTOCOL created nothing" [ ! -e "$work/t1" ]
+expect_error "training script: a failing run" 1 "the run with sums 'bogus' failed ($work/t2/bogus.log)" \
+  env ACCUMULATE=bogus SWALP="$swalp" bash "$training" "$work/t2"
+
 finish

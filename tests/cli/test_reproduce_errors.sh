@@ -18,6 +18,10 @@ expect_error "negative seed" 2 "--seeds" "$swalp" reproduce --seeds 1,-2
 expect_error "empty seeds" 2 "no seeds" "$swalp" reproduce --seeds ""
 expect_error "seed beyond 2^62" 2 "expected decimal integers" "$swalp" reproduce --seeds 99999999999999999999
 expect_error "seed with a space" 2 "expected decimal integers" "$swalp" reproduce --seeds " 1"
+# A bad accumulation spec is refused before the FP32 baseline, which rounds no sums, runs.
+expect_error "bad --matmul-accumulate" 2 "unknown format name 'bogus'" \
+  "$swalp" reproduce --matmul-accumulate bogus --word-lengths ""
+check "no run before the spec error" bash -c "! grep -q epoch '$work/out' '$work/err'"
 expect_error "NaN momentum" 2 "--momentum: 'nan' is not a finite decimal number" "$swalp" reproduce --momentum nan
 expect_error "infinite weight decay" 2 "--weight-decay: 'inf' is not a finite decimal number" "$swalp" reproduce --weight-decay inf
 expect_error "NaN learning rate" 2 "--lr-init: 'nan' is not a finite decimal number" "$swalp" reproduce --lr-init nan
