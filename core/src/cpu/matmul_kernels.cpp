@@ -239,7 +239,8 @@ class TileRandom {
     first_ = first, count_ = count;
   }
   bool Holds(uint64_t step) const { return step >= first_ && step < first_ + count_; }
-  void Clear() { count_ = 0; }  // a new task: nothing held
+  uint64_t End() const { return first_ + count_; }  // the first step past those held
+  void Clear() { count_ = 0; }                      // a new task: nothing held
   // The bits of step `step` (held) from column `column` of the task (lanes within one tile).
   const int32_t* At(uint64_t step, size_t column) const {
     return bits_.data() + ((column / kRandomTile) * count_ + (step - first_)) * kRandomTile +
@@ -305,9 +306,11 @@ HWY_INLINE VD Term(const JobVecs& vecs, VD a, const double* b_row, size_t v) {
 }
 
 // acc + Term in double. A product of two floats is exact in double, so with exact products one
-// fused multiply-add rounds the same sum once.
+// fused multiply-add rounds the same sum once. kExactProducts is vecs.product.identity, a template
+// argument so that the K loop does not test it once per vector.
+template <bool kExactProducts>
 HWY_INLINE VD AddTerm(const JobVecs& vecs, VD acc, VD a, const double* b_row, size_t v) {
-  if (vecs.product.identity) return hn::MulAdd(a, hn::LoadU(DD(), b_row + v), acc);
+  if constexpr (kExactProducts) return hn::MulAdd(a, hn::LoadU(DD(), b_row + v), acc);
   return hn::Add(acc, Term(vecs, a, b_row, v));
 }
 
@@ -320,8 +323,21 @@ constexpr size_t kVectors = 8;
 #endif
 HWY_INLINE size_t SequentialColumns() { return kVectors * hn::Lanes(DD()); }
 
-template <Rounding R>
-void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
+// One step's slow lanes (RoundBits found a lane out of its range), out of line: the hot loop
+// then keeps its accumulators in registers, and only this path sees them in memory.
+template <Rounding R, bool kExactProducts>
+HWY_NOINLINE void FixStep(const JobVecs& vecs, const VD* acc, VD* next, VD a, const double* b_row,
+                          const TileRandom& random, uint64_t step) {
+  const size_t lanes = hn::Lanes(DD());
+  for (size_t v = 0; v < kVectors; ++v) {
+    const VD sum = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
+    next[v] = FixSlowLanes<R>(
+        sum, next[v], R == Rounding::kStochastic ? random.At(step, v * lanes) : nullptr, vecs.acc);
+  }
+}
+
+template <Rounding R, bool kExactProducts>
+void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
   const DD dd;
   const size_t lanes = hn::Lanes(dd), columns = SequentialColumns();
   const AccumulateSpec& spec = *job.spec;
@@ -336,40 +352,51 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
     return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
   };
-  // The K loop in windows of the panel (Scratch::Row), a pointer bump per step inside one.
+  // The K loop in runs of steps that need no call (no panel refill, no random fill, no chunk
+  // end), so that the accumulators stay in registers through a run; between runs, the panel
+  // window (Scratch::Row), the random bits and the chunk's promotion are brought up to date.
   for (size_t j = 0; j < job.k;) {
     const double* b_row = s.Row(job, n0, w, columns, j);
-    for (const size_t window_end = s.panel_end; j < window_end; ++j, b_row += columns) {
-      if (R == Rounding::kStochastic && !s.random.Holds(j))
-        s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
+    if (R == Rounding::kStochastic && !s.random.Holds(j))
+      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
+    size_t run_end = s.panel_end;
+    if (R == Rounding::kStochastic) run_end = std::min<size_t>(run_end, s.random.End());
+    if (chunked) run_end = std::min(run_end, j + until_outer);
+    const size_t run_first = j;
+    for (; j < run_end; ++j, b_row += columns) {
       const VD a = hn::Set(dd, double(a_row[j]));
       if (vecs.acc.identity) {
 #pragma GCC unroll 16
-        for (size_t v = 0; v < kVectors; ++v) acc[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
+        for (size_t v = 0; v < kVectors; ++v)
+          acc[v] = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
       } else {
-        // All vectors by the bit rule, then one test for lanes it does not cover.
-        VD sum[kVectors];
+        // All vectors by the bit rule, then one test for lanes it does not cover; the sums are
+        // recomputed from acc there (FixStep), so none is kept past the test.
+        VD next[kVectors];
         hn::Vec<DI64> worst = NoneOutOfRange();
 #pragma GCC unroll 16
-        for (size_t v = 0; v < kVectors; ++v) {
-          sum[v] = AddTerm(vecs, acc[v], a, b_row, v * lanes);
-          acc[v] = RoundBits<R>(sum[v], bits(s.random, j, v), vecs.acc, worst);
+        for (size_t v = 0; v < kVectors; ++v)
+          next[v] = RoundBits<R>(AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes),
+                                 bits(s.random, j, v), vecs.acc, worst);
+        if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc))) {
+          VD acc_copy[kVectors], next_copy[kVectors];  // addressable copies: acc stays in registers
+          for (size_t v = 0; v < kVectors; ++v) acc_copy[v] = acc[v], next_copy[v] = next[v];
+          FixStep<R, kExactProducts>(vecs, acc_copy, next_copy, a, b_row, s.random, j);
+          for (size_t v = 0; v < kVectors; ++v) next[v] = next_copy[v];
         }
-        if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)))
-          for (size_t v = 0; v < kVectors; ++v)
-            acc[v] = FixSlowLanes<R>(sum[v], acc[v], bits(s.random, j, v), vecs.acc);
+        for (size_t v = 0; v < kVectors; ++v) acc[v] = next[v];
       }
-      if (chunked && (--until_outer == 0 || j + 1 == job.k)) {
-        if (R == Rounding::kStochastic)
-          s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
-        for (size_t v = 0; v < kVectors; ++v) {
-          out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
-                                   bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
-          acc[v] = hn::Zero(dd);
-        }
-        until_outer = spec.chunk;
-        ++chunk_index;
+    }
+    if (chunked && ((until_outer -= j - run_first) == 0 || j == job.k)) {
+      if (R == Rounding::kStochastic)
+        s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
+      for (size_t v = 0; v < kVectors; ++v) {
+        out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
+                                 bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
+        acc[v] = hn::Zero(dd);
       }
+      until_outer = spec.chunk;
+      ++chunk_index;
     }
   }
   const uint64_t last = job.steps - 1;  // the result rounding's step
@@ -384,6 +411,14 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
               dd, result + v * lanes);
   }
   for (size_t i = 0; i < w; ++i) job.c[row * job.n + n0 + i] = float(result[i]);
+}
+
+template <Rounding R>
+void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
+  if (job.product.identity)
+    SequentialOrChunkedLoop<R, true>(job, row, n0, w, s);
+  else
+    SequentialOrChunkedLoop<R, false>(job, row, n0, w, s);
 }
 
 template <Rounding R>
