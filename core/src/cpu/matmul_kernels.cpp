@@ -258,12 +258,13 @@ constexpr size_t kStepsPerFill = 64;
 // Per-thread buffers of one task.
 struct Scratch {
   std::vector<double> tree;
-  // B's columns [n0, n0 + columns) packed row after row (zero past N) and converted to double
-  // once for all M rows, so each step reads the next contiguous piece instead of one line per
-  // page of B, and converts nothing. A panel longer than kPanelBytes holds a window of
-  // kPanelBytes' worth of steps instead, refilled as a task's steps move past it (each row then
-  // converts its own steps, as an unpacked loop would): a skinny product with a huge K would
-  // otherwise take K x columns doubles per thread whatever N is.
+  // B's columns [n0, n0 + columns) packed row after row and converted to double once for all M
+  // rows, so each step reads the next contiguous piece instead of one line per page of B, and
+  // converts nothing. Columns past N repeat the last one: their sums are thrown away, and zeros
+  // there would make zero sums, which take the slow lanes on every step. A panel longer than
+  // kPanelBytes holds a window of kPanelBytes' worth of steps instead, refilled as a task's steps
+  // move past it (each row then converts its own steps, as an unpacked loop would): a skinny
+  // product with a huge K would otherwise take K x columns doubles per thread whatever N is.
   std::vector<double> panel;
   size_t panel_n0 = ~size_t(0), panel_first = 0, panel_end = 0;  // steps [first, end) held
   TileRandom random, outer_random;
@@ -281,10 +282,12 @@ struct Scratch {
     const size_t window = std::max<size_t>(1, kPanelBytes / (columns * sizeof(double)));
     panel_first = job.k <= window ? 0 : j;
     panel_end = std::min(job.k, panel_first + window);
-    panel.assign((panel_end - panel_first) * columns, 0.0);
-    for (size_t step = panel_first; step < panel_end; ++step)
-      std::copy(job.b + step * job.n + n0, job.b + step * job.n + n0 + w,
-                panel.data() + (step - panel_first) * columns);
+    panel.resize((panel_end - panel_first) * columns);
+    for (size_t step = panel_first; step < panel_end; ++step) {
+      double* row = panel.data() + (step - panel_first) * columns;
+      std::copy(job.b + step * job.n + n0, job.b + step * job.n + n0 + w, row);
+      std::fill(row + w, row + columns, row[w - 1]);
+    }
     panel_n0 = n0;
   }
 };
@@ -315,21 +318,24 @@ HWY_INLINE VD AddTerm(const JobVecs& vecs, VD acc, VD a, const double* b_row, si
 }
 
 // kVectors accumulators (and outer sums) stay in registers over the whole K loop; a task's
-// columns are whole 16-column random tiles.
+// columns are whole 16-column random tiles. The columns past the last whole block of N go in
+// tasks of one tile (kTileVectors), so that N = 10 costs 16 columns, not 64.
 #if HWY_TARGET == HWY_SCALAR
 constexpr size_t kVectors = 16;
 #else
 constexpr size_t kVectors = 8;
 #endif
+constexpr size_t kTileVectors = kRandomTile * sizeof(double) / HWY_MAX_BYTES;
+static_assert(kTileVectors >= 1 && kTileVectors <= kVectors && kVectors % kTileVectors == 0);
 HWY_INLINE size_t SequentialColumns() { return kVectors * hn::Lanes(DD()); }
 
 // One step's slow lanes (RoundBits found a lane out of its range), out of line: the hot loop
 // then keeps its accumulators in registers, and only this path sees them in memory.
-template <Rounding R, bool kExactProducts>
+template <Rounding R, bool kExactProducts, size_t kV>
 HWY_NOINLINE void FixStep(const JobVecs& vecs, const VD* acc, VD* next, VD a, const double* b_row,
                           const TileRandom& random, uint64_t step) {
   const size_t lanes = hn::Lanes(DD());
-  for (size_t v = 0; v < kVectors; ++v) {
+  for (size_t v = 0; v < kV; ++v) {
     const VD sum = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
     next[v] = FixSlowLanes<R>(
         sum, next[v], R == Rounding::kStochastic ? random.At(step, v * lanes) : nullptr, vecs.acc);
@@ -340,13 +346,13 @@ HWY_NOINLINE void FixStep(const JobVecs& vecs, const VD* acc, VD* next, VD a, co
 // normal in about 40% of the MLP's steps): every lane below the smallest normal rounded on the
 // subnormal grid, inline, so the accumulators stay in registers. False when a lane is beyond the
 // largest finite, Inf or NaN: FixStep then takes the whole step. Not for FNUZ formats.
-template <Rounding R, bool kExactProducts>
-HWY_INLINE bool SubnormalStep(const JobVecs& vecs, const VD (&acc)[kVectors], VD (&next)[kVectors],
-                              VD a, const double* b_row, const TileRandom& random, uint64_t step) {
+template <Rounding R, bool kExactProducts, size_t kV>
+HWY_INLINE bool SubnormalStep(const JobVecs& vecs, const VD (&acc)[kV], VD (&next)[kV], VD a,
+                              const double* b_row, const TileRandom& random, uint64_t step) {
   const DD dd;
   const size_t lanes = hn::Lanes(dd);
   auto finite = hn::Le(hn::Zero(dd), hn::Zero(dd));  // all true
-  for (size_t v = 0; v < kVectors; ++v) {
+  for (size_t v = 0; v < kV; ++v) {
     const VD sum = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
     const VD magnitude = hn::Abs(sum);
     finite = hn::And(finite, hn::Le(magnitude, vecs.acc.max));
@@ -357,15 +363,15 @@ HWY_INLINE bool SubnormalStep(const JobVecs& vecs, const VD (&acc)[kVectors], VD
   return hn::AllTrue(dd, finite);
 }
 
-template <Rounding R, bool kExactProducts>
+template <Rounding R, bool kExactProducts, size_t kV>
 void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
   const DD dd;
-  const size_t lanes = hn::Lanes(dd), columns = SequentialColumns();
+  const size_t lanes = hn::Lanes(dd), columns = kV * lanes;
   const AccumulateSpec& spec = *job.spec;
   const bool chunked = spec.order == SumOrder::kChunked;
   const JobVecs vecs(job);
-  VD acc[kVectors], out[kVectors];
-  for (size_t v = 0; v < kVectors; ++v) acc[v] = out[v] = hn::Zero(dd);
+  VD acc[kV], out[kV];
+  for (size_t v = 0; v < kV; ++v) acc[v] = out[v] = hn::Zero(dd);
   const float* a_row = job.a + row * job.k;
   const int32_t* no_bits = nullptr;
   const bool unsigned_zero = job.acc.unsigned_zero;  // FNUZ: all slow steps by FixStep
@@ -389,32 +395,32 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
       const VD a = hn::Set(dd, double(a_row[j]));
       if (vecs.acc.identity) {
 #pragma GCC unroll 16
-        for (size_t v = 0; v < kVectors; ++v)
+        for (size_t v = 0; v < kV; ++v)
           acc[v] = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
       } else {
         // All vectors by the bit rule, then one test for lanes it does not cover; the sums are
         // recomputed from acc there (FixStep), so none is kept past the test.
-        VD next[kVectors];
+        VD next[kV];
         hn::Vec<DI64> worst = NoneOutOfRange();
 #pragma GCC unroll 16
-        for (size_t v = 0; v < kVectors; ++v)
+        for (size_t v = 0; v < kV; ++v)
           next[v] = RoundBits<R>(AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes),
                                  bits(s.random, j, v), vecs.acc, worst);
         if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)) &&
             (unsigned_zero ||
-             !SubnormalStep<R, kExactProducts>(vecs, acc, next, a, b_row, s.random, j))) {
-          VD acc_copy[kVectors], next_copy[kVectors];  // addressable copies: acc stays in registers
-          for (size_t v = 0; v < kVectors; ++v) acc_copy[v] = acc[v], next_copy[v] = next[v];
-          FixStep<R, kExactProducts>(vecs, acc_copy, next_copy, a, b_row, s.random, j);
-          for (size_t v = 0; v < kVectors; ++v) next[v] = next_copy[v];
+             !SubnormalStep<R, kExactProducts, kV>(vecs, acc, next, a, b_row, s.random, j))) {
+          VD acc_copy[kV], next_copy[kV];  // addressable copies: acc stays in registers
+          for (size_t v = 0; v < kV; ++v) acc_copy[v] = acc[v], next_copy[v] = next[v];
+          FixStep<R, kExactProducts, kV>(vecs, acc_copy, next_copy, a, b_row, s.random, j);
+          for (size_t v = 0; v < kV; ++v) next[v] = next_copy[v];
         }
-        for (size_t v = 0; v < kVectors; ++v) acc[v] = next[v];
+        for (size_t v = 0; v < kV; ++v) acc[v] = next[v];
       }
     }
     if (chunked && ((until_outer -= j - run_first) == 0 || j == job.k)) {
       if (R == Rounding::kStochastic)
         s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
-      for (size_t v = 0; v < kVectors; ++v) {
+      for (size_t v = 0; v < kV; ++v) {
         out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
                                  bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
         acc[v] = hn::Zero(dd);
@@ -426,8 +432,8 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
   const uint64_t last = job.steps - 1;  // the result rounding's step
   if (!vecs.result.identity && R == Rounding::kStochastic)
     s.outer_random.Fill(job, row, n0, columns, last, 1);
-  HWY_ALIGN double result[kVectors * HWY_MAX_BYTES / sizeof(double)];
-  for (size_t v = 0; v < kVectors; ++v) {
+  HWY_ALIGN double result[kV * HWY_MAX_BYTES / sizeof(double)];
+  for (size_t v = 0; v < kV; ++v) {
     const VD sum = chunked ? out[v] : acc[v];
     hn::Store(vecs.result.identity
                   ? sum
@@ -437,12 +443,23 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
   for (size_t i = 0; i < w; ++i) job.c[row * job.n + n0 + i] = float(result[i]);
 }
 
-template <Rounding R>
-void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
+template <Rounding R, size_t kV>
+void SequentialOrChunkedVectors(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
   if (job.product.identity)
-    SequentialOrChunkedLoop<R, true>(job, row, n0, w, s);
+    SequentialOrChunkedLoop<R, true, kV>(job, row, n0, w, s);
   else
-    SequentialOrChunkedLoop<R, false>(job, row, n0, w, s);
+    SequentialOrChunkedLoop<R, false, kV>(job, row, n0, w, s);
+}
+
+// A task of `columns` columns: a whole block or, past the last whole block, one tile.
+template <Rounding R>
+void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, size_t columns,
+                         Scratch& s) {
+  if constexpr (kTileVectors < kVectors) {
+    if (columns == kRandomTile)
+      return SequentialOrChunkedVectors<R, kTileVectors>(job, row, n0, w, s);
+  }
+  SequentialOrChunkedVectors<R, kVectors>(job, row, n0, w, s);
 }
 
 template <Rounding R>
@@ -499,8 +516,11 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
 template <Rounding R>
 void MatmulRounding(const MatmulJob& job) {
   const bool pairwise = job.spec->order == SumOrder::kPairwise;
-  const size_t columns = pairwise ? kPairwiseColumns : SequentialColumns();
-  const size_t blocks = (job.n + columns - 1) / columns;
+  // Whole blocks of `wide` columns, then the rest in tiles of `narrow` columns.
+  const size_t wide = pairwise ? kPairwiseColumns : SequentialColumns();
+  const size_t narrow = pairwise ? kPairwiseColumns : kRandomTile;
+  const size_t whole = job.n / wide, tail = job.n - whole * wide;
+  const size_t blocks = whole + (tail + narrow - 1) / narrow;
   const int64_t tasks = int64_t(blocks * job.m);
 #pragma omp parallel if (tasks > 1)
   {
@@ -509,12 +529,14 @@ void MatmulRounding(const MatmulJob& job) {
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tasks; ++t) {
       const size_t block = size_t(t) / job.m, row = size_t(t) % job.m;
-      const size_t n0 = block * columns, w = std::min(columns, job.n - n0);
+      const size_t columns = block < whole ? wide : narrow;
+      const size_t n0 = block < whole ? block * wide : whole * wide + (block - whole) * narrow;
+      const size_t w = std::min(columns, job.n - n0);
       s.random.Clear();
       if (pairwise)
         Pairwise<R>(job, row, n0, w, s);
       else
-        SequentialOrChunked<R>(job, row, n0, w, s);
+        SequentialOrChunked<R>(job, row, n0, w, columns, s);
     }
   }
 }
