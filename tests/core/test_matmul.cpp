@@ -1,6 +1,7 @@
 // Rounded-accumulation products: the fast path bit for bit against the oracle in every order,
 // rounding mode and accumulator family; the oracle against independent sums; the spec's parser.
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <random>
 
@@ -103,6 +104,31 @@ TEST(Matmul, InnerDimensionsPastThePanelWindowMatchReference) {
       EXPECT_EQ(test::first_mismatch(fast, ref), -1) << text;
     });
   }
+}
+
+// The pairwise order streams its leaves through a stack of one partial sum per level: a long
+// sum takes O(log K) memory per thread (it took K x 16 doubles, 512 MiB at K = 2^22).
+long peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;  // KiB on Linux
+}
+
+TEST(Matmul, PairwiseLongSumsTakeLittleMemoryAndMatchReference) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's shadow and quarantine change the peak resident size";
+#endif
+  const size_t k = size_t(1) << 22;
+  const auto a = random_matrix(k, 5, false), b = random_matrix(k, 6, false);
+  const AccumulateSpec spec = parse_accumulate("bf16:order=pairwise:rounding=stochastic", 9);
+  float fast = 0, ref = 0;
+  const long before = peak_rss_mib();
+  matmul(spec, a.data(), b.data(), &fast, 1, 1, k);
+  // The converted panel window of B (16 MiB) and small buffers; not K partial sums.
+  EXPECT_LT(peak_rss_mib() - before, 48);
+  matmul_reference(spec, a.data(), b.data(), &ref, 1, 1, k);
+  EXPECT_EQ(test::first_mismatch(std::vector<float>{fast}, std::vector<float>{ref}), -1)
+      << fast << " vs " << ref;
 }
 
 TEST(Matmul, SubnormalRangeSumsMatchReference) {

@@ -60,7 +60,6 @@ struct MatmulJob {
   uint64_t steps;  // roundings per output element (accumulate_steps)
 };
 
-constexpr size_t kPairwiseColumns = 16;           // output columns per pairwise task
 constexpr size_t kPanelBytes = size_t(16) << 20;  // the most of B one thread keeps converted
 
 }  // namespace swalp::detail
@@ -255,9 +254,19 @@ class TileRandom {
 
 constexpr size_t kStepsPerFill = 64;
 
+// A partial sum of the pairwise order: element first_leaf >> level of its level.
+struct PairwiseNode {
+  size_t level, first_leaf;
+};
+
 // Per-thread buffers of one task.
 struct Scratch {
+  // The pairwise order's stack: partial sums (one node per level), the nodes' levels and first
+  // leaves, each level's first step and its random bits.
   std::vector<double> tree;
+  std::vector<PairwiseNode> nodes;
+  std::vector<uint64_t> level_first;
+  std::vector<TileRandom> level_random;
   // B's columns [n0, n0 + columns) packed row after row and converted to double once for all M
   // rows, so each step reads the next contiguous piece instead of one line per page of B, and
   // converts nothing. Columns past N repeat the last one: their sums are thrown away, and zeros
@@ -462,10 +471,16 @@ void SequentialOrChunked(const MatmulJob& job, size_t row, size_t n0, size_t w, 
   SequentialOrChunkedVectors<R, kVectors>(job, row, n0, w, s);
 }
 
+// The oracle's pairwise order, streamed: level by level it adds neighbours (2i, 2i + 1) and
+// carries an odd last element up unrounded, so element i of level L sums leaves [i 2^L,
+// (i + 1) 2^L) and its addition is step level_first[L] + i / 2. The leaves are taken in order on
+// a stack of at most one node per level (a binary counter): two nodes of one level are siblings
+// and add at once; at the end the rest add from the top down, the smaller node being the carried
+// last element of the larger one's level. O(log K) partial sums per thread instead of K.
 template <Rounding R>
-void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s) {
+void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, size_t columns, Scratch& s) {
   const DD dd;
-  const size_t lanes = hn::Lanes(dd), columns = kPairwiseColumns;
+  const size_t lanes = hn::Lanes(dd);
   const size_t k = job.k;
   float* c_row = job.c + row * job.n + n0;
   if (k == 0) {
@@ -473,41 +488,60 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, Scratch& s)
     return;
   }
   const JobVecs vecs(job);
-  const auto bits = [&](uint64_t step, size_t column) {
-    return R == Rounding::kStochastic ? s.random.At(step, column) : nullptr;
-  };
-  s.tree.resize(k * columns);
+  s.level_first.clear();
+  uint64_t step = k;  // the first step of each level's additions, then the result's
+  for (size_t len = k; len > 1; len = len / 2 + len % 2) {
+    s.level_first.push_back(step);
+    step += len / 2;
+  }
+  s.level_first.push_back(step);  // the end of the last level
+  const size_t levels = s.level_first.size() - 1;
+  if (s.level_random.size() < levels) s.level_random.resize(levels);
+  for (size_t level = 0; level < levels; ++level) s.level_random[level].Clear();
+  s.tree.resize((levels + 2) * columns);
   double* tree = s.tree.data();
+  std::vector<PairwiseNode>& nodes = s.nodes;
+  nodes.clear();
+  const auto bits = [](const TileRandom& r, uint64_t at, size_t column) {
+    return R == Rounding::kStochastic ? r.At(at, column) : nullptr;
+  };
+  // The top node (the right one, carried up to the left's level if lower) onto the one below.
+  const auto add_top_two = [&] {
+    PairwiseNode& left = nodes[nodes.size() - 2];
+    const size_t level = left.level;
+    const uint64_t at = s.level_first[level] + ((left.first_leaf >> level) >> 1);
+    TileRandom& random = s.level_random[level];
+    if (R == Rounding::kStochastic && !random.Holds(at))
+      random.Fill(job, row, n0, columns, at,
+                  std::min<uint64_t>(kStepsPerFill, s.level_first[level + 1] - at));
+    double* sum = tree + (nodes.size() - 2) * columns;
+    const double* right = sum + columns;
+    for (size_t v = 0; v < columns; v += lanes)
+      hn::StoreU(RoundDoubles<R>(hn::Add(hn::LoadU(dd, sum + v), hn::LoadU(dd, right + v)),
+                                 bits(random, at, v), vecs.acc),
+                 dd, sum + v);
+    ++left.level;
+    nodes.pop_back();
+  };
   const float* a_row = job.a + row * k;
   for (size_t j = 0; j < k; ++j) {                        // leaves: R(t_j)
     const double* b_row = s.Row(job, n0, w, columns, j);  // the leaves' cost hides the check
     if (R == Rounding::kStochastic && !s.random.Holds(j))
       s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, k - j));
     const VD a = hn::Set(dd, double(a_row[j]));
+    double* leaf = tree + nodes.size() * columns;
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), bits(j, v), vecs.acc), dd,
-                 tree + j * columns + v);
+      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), bits(s.random, j, v), vecs.acc), dd,
+                 leaf + v);
+    nodes.push_back({0, j});
+    while (nodes.size() >= 2 && nodes[nodes.size() - 2].level == nodes.back().level) add_top_two();
   }
-  uint64_t step = k;
-  for (size_t len = k; len > 1;) {
-    const size_t half = len / 2;
-    for (size_t i = 0; i < half; ++i, ++step) {
-      if (R == Rounding::kStochastic && !s.random.Holds(step))
-        s.random.Fill(job, row, n0, columns, step, std::min<uint64_t>(kStepsPerFill, half - i));
-      for (size_t v = 0; v < columns; v += lanes) {
-        const VD sum = hn::Add(hn::LoadU(dd, tree + 2 * i * columns + v),
-                               hn::LoadU(dd, tree + (2 * i + 1) * columns + v));
-        hn::StoreU(RoundDoubles<R>(sum, bits(step, v), vecs.acc), dd, tree + i * columns + v);
-      }
-    }
-    if (len % 2) std::copy(tree + (len - 1) * columns, tree + len * columns, tree + half * columns);
-    len = half + len % 2;
-  }
+  while (nodes.size() >= 2) add_top_two();
   if (!vecs.result.identity) {  // the last step
     if (R == Rounding::kStochastic && !s.random.Holds(step))
       s.random.Fill(job, row, n0, columns, step, 1);
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(hn::LoadU(dd, tree + v), bits(step, v), vecs.result), dd,
+      hn::StoreU(RoundDoubles<R>(hn::LoadU(dd, tree + v), bits(s.random, step, v), vecs.result), dd,
                  tree + v);
   }
   for (size_t i = 0; i < w; ++i) c_row[i] = float(tree[i]);
@@ -517,8 +551,7 @@ template <Rounding R>
 void MatmulRounding(const MatmulJob& job) {
   const bool pairwise = job.spec->order == SumOrder::kPairwise;
   // Whole blocks of `wide` columns, then the rest in tiles of `narrow` columns.
-  const size_t wide = pairwise ? kPairwiseColumns : SequentialColumns();
-  const size_t narrow = pairwise ? kPairwiseColumns : kRandomTile;
+  const size_t wide = SequentialColumns(), narrow = kRandomTile;
   const size_t whole = job.n / wide, tail = job.n - whole * wide;
   const size_t blocks = whole + (tail + narrow - 1) / narrow;
   const int64_t tasks = int64_t(blocks * job.m);
@@ -537,7 +570,7 @@ void MatmulRounding(const MatmulJob& job) {
       const size_t w = std::min(columns, job.n - n0);
       s.random.Clear();
       if (pairwise)
-        Pairwise<R>(job, row, n0, w, s);
+        Pairwise<R>(job, row, n0, w, columns, s);
       else
         SequentialOrChunked<R>(job, row, n0, w, columns, s);
     }
