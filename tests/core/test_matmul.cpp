@@ -85,8 +85,6 @@ TEST(Matmul, FastMatchesReferenceInEveryOrderAndRounding) {
   });
 }
 
-// Sums below the smallest normal of fp16 and the small formats (the kernel's subnormal-range
-// path): operands scaled by 2^-12, so products are about 2^-24.
 // K past the fast path's panel window (kPanelBytes of converted B per thread: 2^17 steps of the
 // narrowest 16-column block): the window slides within a row and refills for the next row.
 TEST(Matmul, InnerDimensionsPastThePanelWindowMatchReference) {
@@ -131,6 +129,8 @@ TEST(Matmul, PairwiseLongSumsTakeLittleMemoryAndMatchReference) {
       << fast << " vs " << ref;
 }
 
+// Sums below the smallest normal of fp16 and the small formats (the kernel's subnormal-range
+// path): operands scaled by 2^-12, so products are about 2^-24.
 TEST(Matmul, SubnormalRangeSumsMatchReference) {
   const size_t m = 3, n = 37, k = 50;
   auto a = random_matrix(m * k, 21, false), b = random_matrix(k * n, 22, false);

@@ -220,6 +220,8 @@ HWY_INLINE VD RoundDoubles(VD x, const int32_t* random24, const RoundVecs& c) {
   return result;
 }
 
+constexpr size_t kStepsPerFill = 64;  // steps of random bits per fill
+
 // A task's random bits for a run of steps: per 16-column tile (accumulate_random_index), the
 // tile's bits for consecutive steps are one contiguous Philox run, filled in one call.
 class TileRandom {
@@ -238,6 +240,13 @@ class TileRandom {
     first_ = first, count_ = count;
   }
   bool Holds(uint64_t step) const { return step >= first_ && step < first_ + count_; }
+  // Holds `step` afterwards: if not held, fills the run from it, at most kStepsPerFill steps and
+  // none from `end` on (the end of the steps numbered like it).
+  void Cover(const MatmulJob& job, size_t row, size_t n0, size_t columns, uint64_t step,
+             uint64_t end) {
+    if (!Holds(step))
+      Fill(job, row, n0, columns, step, std::min<uint64_t>(kStepsPerFill, end - step));
+  }
   uint64_t End() const { return first_ + count_; }  // the first step past those held
   void Clear() { count_ = 0; }                      // a new task: nothing held
   // The bits of step `step` (held) from column `column` of the task (lanes within one tile).
@@ -252,7 +261,11 @@ class TileRandom {
   size_t count_ = 0;
 };
 
-constexpr size_t kStepsPerFill = 64;
+// The random bits of `step` from `column` under rounding R (held by `random`); null otherwise.
+template <Rounding R>
+HWY_INLINE const int32_t* StepBits(const TileRandom& random, uint64_t step, size_t column) {
+  return R == Rounding::kStochastic ? random.At(step, column) : nullptr;
+}
 
 // A partial sum of the pairwise order: element first_leaf >> level of its level.
 struct PairwiseNode {
@@ -346,8 +359,7 @@ HWY_NOINLINE void FixStep(const JobVecs& vecs, const VD* acc, VD* next, VD a, co
   const size_t lanes = hn::Lanes(DD());
   for (size_t v = 0; v < kV; ++v) {
     const VD sum = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
-    next[v] = FixSlowLanes<R>(
-        sum, next[v], R == Rounding::kStochastic ? random.At(step, v * lanes) : nullptr, vecs.acc);
+    next[v] = FixSlowLanes<R>(sum, next[v], StepBits<R>(random, step, v * lanes), vecs.acc);
   }
 }
 
@@ -365,9 +377,9 @@ HWY_INLINE bool SubnormalStep(const JobVecs& vecs, const VD (&acc)[kV], VD (&nex
     const VD sum = AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes);
     const VD magnitude = hn::Abs(sum);
     finite = hn::And(finite, hn::Le(magnitude, vecs.acc.max));
-    const int32_t* bits = R == Rounding::kStochastic ? random.At(step, v * lanes) : nullptr;
-    next[v] = hn::IfThenElse(hn::Lt(magnitude, vecs.acc.min_normal),
-                             RoundSubnormals<R>(sum, bits, *vecs.acc.rule), next[v]);
+    next[v] = hn::IfThenElse(
+        hn::Lt(magnitude, vecs.acc.min_normal),
+        RoundSubnormals<R>(sum, StepBits<R>(random, step, v * lanes), *vecs.acc.rule), next[v]);
   }
   return hn::AllTrue(dd, finite);
 }
@@ -382,20 +394,15 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
   VD acc[kV], out[kV];
   for (size_t v = 0; v < kV; ++v) acc[v] = out[v] = hn::Zero(dd);
   const float* a_row = job.a + row * job.k;
-  const int32_t* no_bits = nullptr;
   const bool unsigned_zero = job.acc.unsigned_zero;  // FNUZ: all slow steps by FixStep
   size_t until_outer = chunked ? spec.chunk : 0;
   uint64_t chunk_index = 0;
-  const auto bits = [&](const TileRandom& r, uint64_t step, size_t v) {
-    return R == Rounding::kStochastic ? r.At(step, v * lanes) : no_bits;
-  };
   // The K loop in runs of steps that need no call (no panel refill, no random fill, no chunk
   // end), so that the accumulators stay in registers through a run; between runs, the panel
   // window (Scratch::Row), the random bits and the chunk's promotion are brought up to date.
   for (size_t j = 0; j < job.k;) {
     const double* b_row = s.Row(job, n0, w, columns, j);
-    if (R == Rounding::kStochastic && !s.random.Holds(j))
-      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, job.k - j));
+    if (R == Rounding::kStochastic) s.random.Cover(job, row, n0, columns, j, job.k);
     size_t run_end = s.panel_end;
     if (R == Rounding::kStochastic) run_end = std::min<size_t>(run_end, s.random.End());
     if (chunked) run_end = std::min(run_end, j + until_outer);
@@ -414,7 +421,7 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
 #pragma GCC unroll 16
         for (size_t v = 0; v < kV; ++v)
           next[v] = RoundBits<R>(AddTerm<kExactProducts>(vecs, acc[v], a, b_row, v * lanes),
-                                 bits(s.random, j, v), vecs.acc, worst);
+                                 StepBits<R>(s.random, j, v * lanes), vecs.acc, worst);
         if (HWY_UNLIKELY(OutOfRange(worst, vecs.acc)) &&
             (unsigned_zero ||
              !SubnormalStep<R, kExactProducts, kV>(vecs, acc, next, a, b_row, s.random, j))) {
@@ -431,7 +438,8 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
         s.outer_random.Fill(job, row, n0, columns, job.k + chunk_index, 1);
       for (size_t v = 0; v < kV; ++v) {
         out[v] = RoundDoubles<R>(hn::Add(out[v], acc[v]),
-                                 bits(s.outer_random, job.k + chunk_index, v), vecs.outer);
+                                 StepBits<R>(s.outer_random, job.k + chunk_index, v * lanes),
+                                 vecs.outer);
         acc[v] = hn::Zero(dd);
       }
       until_outer = spec.chunk;
@@ -446,7 +454,7 @@ void SequentialOrChunkedLoop(const MatmulJob& job, size_t row, size_t n0, size_t
     const VD sum = chunked ? out[v] : acc[v];
     hn::Store(vecs.result.identity
                   ? sum
-                  : RoundDoubles<R>(sum, bits(s.outer_random, last, v), vecs.result),
+                  : RoundDoubles<R>(sum, StepBits<R>(s.outer_random, last, v * lanes), vecs.result),
               dd, result + v * lanes);
   }
   for (size_t i = 0; i < w; ++i) job.c[row * job.n + n0 + i] = float(result[i]);
@@ -488,37 +496,35 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, size_t colu
     return;
   }
   const JobVecs vecs(job);
-  s.level_first.clear();
-  uint64_t step = k;  // the first step of each level's additions, then the result's
-  for (size_t len = k; len > 1; len = len / 2 + len % 2) {
-    s.level_first.push_back(step);
-    step += len / 2;
+  if (s.level_first.empty()) {  // the same for every task of the job
+    uint64_t first = k;
+    for (size_t len = k; len > 1; len = len / 2 + len % 2) {
+      s.level_first.push_back(first);
+      first += len / 2;
+    }
+    s.level_first.push_back(first);  // the end of the last level: the result's step
+    s.level_random.resize(s.level_first.size() - 1);
   }
-  s.level_first.push_back(step);  // the end of the last level
-  const size_t levels = s.level_first.size() - 1;
-  if (s.level_random.size() < levels) s.level_random.resize(levels);
-  for (size_t level = 0; level < levels; ++level) s.level_random[level].Clear();
+  const size_t levels = s.level_random.size();
+  const uint64_t step = s.level_first.back();
+  for (TileRandom& random : s.level_random) random.Clear();
   s.tree.resize((levels + 2) * columns);
   double* tree = s.tree.data();
   std::vector<PairwiseNode>& nodes = s.nodes;
   nodes.clear();
-  const auto bits = [](const TileRandom& r, uint64_t at, size_t column) {
-    return R == Rounding::kStochastic ? r.At(at, column) : nullptr;
-  };
   // The top node (the right one, carried up to the left's level if lower) onto the one below.
   const auto add_top_two = [&] {
     PairwiseNode& left = nodes[nodes.size() - 2];
     const size_t level = left.level;
     const uint64_t at = s.level_first[level] + ((left.first_leaf >> level) >> 1);
     TileRandom& random = s.level_random[level];
-    if (R == Rounding::kStochastic && !random.Holds(at))
-      random.Fill(job, row, n0, columns, at,
-                  std::min<uint64_t>(kStepsPerFill, s.level_first[level + 1] - at));
+    if (R == Rounding::kStochastic)
+      random.Cover(job, row, n0, columns, at, s.level_first[level + 1]);
     double* sum = tree + (nodes.size() - 2) * columns;
     const double* right = sum + columns;
     for (size_t v = 0; v < columns; v += lanes)
       hn::StoreU(RoundDoubles<R>(hn::Add(hn::LoadU(dd, sum + v), hn::LoadU(dd, right + v)),
-                                 bits(random, at, v), vecs.acc),
+                                 StepBits<R>(random, at, v), vecs.acc),
                  dd, sum + v);
     ++left.level;
     nodes.pop_back();
@@ -526,23 +532,22 @@ void Pairwise(const MatmulJob& job, size_t row, size_t n0, size_t w, size_t colu
   const float* a_row = job.a + row * k;
   for (size_t j = 0; j < k; ++j) {                        // leaves: R(t_j)
     const double* b_row = s.Row(job, n0, w, columns, j);  // the leaves' cost hides the check
-    if (R == Rounding::kStochastic && !s.random.Holds(j))
-      s.random.Fill(job, row, n0, columns, j, std::min(kStepsPerFill, k - j));
+    if (R == Rounding::kStochastic) s.random.Cover(job, row, n0, columns, j, k);
     const VD a = hn::Set(dd, double(a_row[j]));
     double* leaf = tree + nodes.size() * columns;
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), bits(s.random, j, v), vecs.acc), dd,
-                 leaf + v);
+      hn::StoreU(RoundDoubles<R>(Term(vecs, a, b_row, v), StepBits<R>(s.random, j, v), vecs.acc),
+                 dd, leaf + v);
     nodes.push_back({0, j});
     while (nodes.size() >= 2 && nodes[nodes.size() - 2].level == nodes.back().level) add_top_two();
   }
   while (nodes.size() >= 2) add_top_two();
   if (!vecs.result.identity) {  // the last step
-    if (R == Rounding::kStochastic && !s.random.Holds(step))
-      s.random.Fill(job, row, n0, columns, step, 1);
+    if (R == Rounding::kStochastic) s.random.Cover(job, row, n0, columns, step, step + 1);
     for (size_t v = 0; v < columns; v += lanes)
-      hn::StoreU(RoundDoubles<R>(hn::LoadU(dd, tree + v), bits(s.random, step, v), vecs.result), dd,
-                 tree + v);
+      hn::StoreU(
+          RoundDoubles<R>(hn::LoadU(dd, tree + v), StepBits<R>(s.random, step, v), vecs.result), dd,
+          tree + v);
   }
   for (size_t i = 0; i < w; ++i) c_row[i] = float(tree[i]);
 }
