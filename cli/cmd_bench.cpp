@@ -83,6 +83,7 @@ CLI::App& register_bench(CLI::App& app) {
     for (const std::string& format : formats_of(args.format))
       for (const std::string& rounding : roundings_of(args.rounding))
         specs.push_back(make_quant_spec(format, rounding, 1));
+    io::make_directories(args.out);  // a bad --out fails before the timings, not after them
     nlohmann::json all = nlohmann::json::array();
     for (const QuantSpec& spec : specs) {
       const auto t = time_on_device(spec);

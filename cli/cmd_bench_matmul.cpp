@@ -67,6 +67,7 @@ void register_bench_matmul(CLI::App& bench) {
     const Shape shape = parse_shape(a.shape);
     std::vector<AccumulateSpec> specs;  // every spelling checked before the first timing
     for (const std::string& spelling : a.accumulate) specs.push_back(parse_accumulate(spelling, 1));
+    io::make_directories(a.out);  // a bad --out fails before the timings, not after them
     const int threads = bench::use_threads(a.threads);
     const bench::MatmulInputs inputs(shape.m, shape.n, shape.k);
     std::vector<bench::MatmulTiming> timings;

@@ -68,6 +68,7 @@ void register_bench_train(CLI::App& bench) {
   cmd->add_flag("--json", args.json, "Print one JSON object");
   cmd->callback([] {
     const at::Device device = engine::resolve_device(args.device);
+    io::make_directories(args.out);  // a bad --out fails before the timings, not after them
     engine::configure_threads(args.threads);
     const engine::Dataset data = engine::make_synthetic_images(int64_t(args.batch_size) * 16, 11);
     engine::TrainOptions fp32;

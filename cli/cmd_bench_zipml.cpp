@@ -47,6 +47,7 @@ void register_bench_zipml(CLI::App& bench) {
   cmd->add_option("--out", a.out, "Directory for summary.json");
   cmd->add_flag("--json", a.json, "Print one JSON object");
   cmd->callback([] {
+    io::make_directories(a.out);  // a bad --out fails before the timings, not after them
     const zipml::Dataset data = zipml::synthetic_regression(a.n, a.d, 0.1, 1);
     zipml::SgdOptions o;
     o.loss = zipml::Loss::kLeastSquares;

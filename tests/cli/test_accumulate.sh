@@ -45,6 +45,9 @@ expect_error "bad spec option" 2 "unknown option 'speed'" "$swalp" bench matmul 
 expect_error "chunked without chunk" 2 "needs chunk" "$swalp" bench matmul --accumulate fp16:order=chunked
 expect_error "bad shape" 2 "accepted: square" "$swalp" bench matmul --shape 10x10
 expect_error "huge shape" 2 "1..65536" "$swalp" bench matmul --shape 100000x2x2
+# A --out that cannot be created fails before the timings (it failed after them).
+expect_error "bench matmul --out under a file" 1 "$work/file/sub" "$swalp" bench matmul --shape 8x8x8 --out "$work/file/sub"
+check "nothing timed before the --out error" [ ! -s "$work/out" ]
 
 # scripts/accumulate_training.sh refuses a bad PROTOCOL before creating anything, and a failed
 # run names its log and shows the end of it instead of exiting silently.

@@ -108,6 +108,9 @@ expect_error "unknown subcommand named" 2 "unknown subcommand 'frobnicate'" "$sw
 expect_error "unknown nested subcommand" 2 "unknown subcommand 'frob' (subcommands: zipml, matmul, quantize, train, comm; see swalp bench --help)" "$swalp" bench frob
 expect_error "a command's bad option points at its help" 2 "(see swalp bench quantize --help)" "$swalp" bench quantize --format
 expect_error "cuda without cuda" 2 "accepted: cpu" "$swalp" bench quantize --format fp16 --n 10 --device cuda
+echo not-a-directory > "$work/plain-file"
+expect_error "bench quantize --out under a file" 1 "$work/plain-file/sub" "$swalp" bench quantize --format fp16 --n 10 --out "$work/plain-file/sub"
+check "nothing timed before the --out error" [ ! -s "$work/out" ]
 expect_error "bad error-stats data" 2 "gaussian:N needs N a positive multiple of 256" "$swalp" error-stats --data gaussian:100
 expect_error "corrupt data file" 2 "not an IDX file" "$swalp" error-stats --data "$work/in.raw"
 expect_error "bad device" 2 "accepted: cpu, cuda" "$swalp" bench quantize --format fp16 --n 10 --device tpu

@@ -29,5 +29,9 @@ expect_error "bad accumulation spec" 2 "shares a scale" "$swalp" train "${common
   --matmul-accumulate bfp:8 --out "$work/x"
 expect_error "bad accumulation option" 2 "unknown option 'speed'" "$swalp" train "${common[@]}" \
   --epochs 1 --matmul-accumulate fp16:speed=2 --out "$work/y"
+echo not-a-directory > "$work/plain-file"
+expect_error "bench train --out under a file" 1 "$work/plain-file/sub" "$swalp" bench train \
+  --model mlp --steps 1 --matmul-accumulate fp16 --out "$work/plain-file/sub"
+check "nothing timed before the --out error" [ ! -s "$work/out" ]
 
 finish

@@ -29,6 +29,9 @@ check "logistic refetches reported" grep -q 'logistic refetches' "$work/l.txt"
 "$swalp" bench zipml --n 2048 --dim 64 --epochs 1 --bits 4 --json > "$work/b.json"
 check "bench json" grep -q '"speedup_vs_fp32"' "$work/b.json"
 
+echo not-a-directory > "$work/plain-file"
+expect_error "bench zipml --out under a file" 1 "$work/plain-file/sub" "$swalp" bench zipml --n 256 --dim 8 --epochs 1 --out "$work/plain-file/sub"
+check "nothing timed before the --out error" [ ! -s "$work/out" ]
 expect_error "bad loss" 2 "accepted: least-squares, ls-svm, logistic, hinge" "$swalp" zipml --loss l1
 expect_error "bad bits" 2 "out of range 1..8" "$swalp" zipml --bits 9
 expect_error "bad data" 2 "accepted: synthetic, fashion-mnist, libsvm:FILE" "$swalp" zipml --data cifar
